@@ -1,0 +1,19 @@
+"""vegan: the VEGAN cookbook as software.
+
+Latent-variable generative models from the optimal-transport point of view
+(Bousquet et al. 2017, "From optimal transport to generative modeling: the
+VEGAN cookbook"; Tolstikhin et al. 2018, "Wasserstein Auto-Encoders"): one
+model (a prior P_Z and a generator P_G(Y|Z)), many recipes (VAE, AVB, AAE,
+POT/WAE-GAN, WAE-MMD, GAN, WGAN), and optimal transport to measure them.
+
+Subpackages: ``vegan.ot`` (transport toolkit), ``vegan.data`` (datasets),
+``vegan.nets`` (backbones), ``vegan.models`` (ingredients and recipes),
+``vegan.train`` (the players' loop and checkpoints), ``vegan.eval``
+(metrics and reports), ``vegan.experiments`` (the paper's theory, checked).
+"""
+
+__version__ = "0.1.0"
+
+from vegan.errors import VeganError  # noqa: E402
+
+__all__ = ["VeganError", "__version__"]

@@ -1,0 +1,186 @@
+"""File input and output shared by every command: safe array loading and atomic writes.
+
+Nothing here unpickles: ``.npy``/``.npz`` files are read with
+``allow_pickle=False``. Every write goes to a temporary file in the target
+folder first and is renamed into place, so a crash never leaves a half-written
+file under the final name and an existing file is replaced only by a complete one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vegan.errors import DataError, OutputError
+
+ARRAY_SUFFIXES = (".npy", ".npz")
+
+
+def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Validate an output file path before any work is done.
+
+    Raises :class:`OutputError` when the parent folder does not exist or is not
+    writable, or when the suffix is not one of ``suffixes``.
+    """
+    p = Path(path)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise OutputError(
+            f"output file '{p}' must end with one of {', '.join(suffixes)}; rename it"
+        )
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(
+            f"folder '{parent}' for output '{p}' does not exist; create it first (mkdir -p {parent})"
+        )
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"folder '{parent}' is not writable; choose another output path")
+    if p.is_dir():
+        raise OutputError(f"output '{p}' is a folder; give a file name")
+    return p
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> Path:
+    """Write a file atomically: ``write(fh)`` fills a temporary file that is then renamed.
+
+    The temporary file lives in the same folder (same file system), is fsynced,
+    and is removed if anything fails, so the final name only ever holds a
+    complete file. A full disk raises :class:`OutputError`.
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise OutputError(f"could not write '{p}': {exc.strerror or exc}; free space or "
+                          "choose another output path") from exc
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return p
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Save an array as ``.npy`` atomically, never with pickled objects."""
+    arr = np.ascontiguousarray(array)
+    if arr.dtype == object:
+        raise DataError("refusing to save an object array; convert it to a numeric dtype")
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
+    """Load a numeric array from ``.npy`` or ``.npz`` without unpickling.
+
+    For ``.npz`` the array named ``key`` is returned, or the only array, or
+    the one named ``x``/``data``/``samples``. Raises :class:`DataError` with a
+    one-line reason for a missing, unreadable, truncated, pickled or
+    non-numeric file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"file '{p}' does not exist; check the path")
+    if p.is_dir():
+        raise DataError(f"'{p}' is a folder, expected a .npy or .npz file")
+    suffix = p.suffix.lower()
+    if suffix not in ARRAY_SUFFIXES:
+        raise DataError(f"'{p}' is not a .npy or .npz file; save your samples with numpy.save")
+    try:
+        if suffix == ".npy":
+            arr = np.load(p, allow_pickle=False)
+        else:
+            with np.load(p, allow_pickle=False) as z:
+                names = list(z.files)
+                if not names:
+                    raise DataError(f"'{p}' holds no arrays")
+                if key is None:
+                    if len(names) == 1:
+                        key = names[0]
+                    else:
+                        key = next((k for k in ("x", "data", "samples") if k in names), None)
+                        if key is None:
+                            raise DataError(
+                                f"'{p}' holds several arrays ({', '.join(names)}); "
+                                "name one, e.g. FILE.npz:x"
+                            )
+                if key not in names:
+                    raise DataError(f"'{p}' has no array '{key}' (it has {', '.join(names)})")
+                arr = z[key]
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise DataError(
+                f"'{p}' holds Python objects (pickle); vegan only loads numeric arrays"
+            ) from exc
+        raise DataError(f"'{p}' is not a valid {suffix} file ({exc}); re-save it") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(
+            f"'{p}' could not be read as {suffix} ({type(exc).__name__}: {exc}); "
+            "it may be truncated or corrupted"
+        ) from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise DataError(f"'{p}' has dtype {arr.dtype}; expected a numeric array")
+    return arr
+
+
+def check_samples(arr: np.ndarray, name: str = "samples", allow_1d: bool = True) -> np.ndarray:
+    """Validate a sample array: at least one sample, finite, shape (n, d) or (n, C, H, W).
+
+    A 1-D array is read as n samples in one dimension when ``allow_1d``.
+    Returns the array as float64 for 1-D/2-D and unchanged dtype otherwise.
+    """
+    if arr.ndim == 0:
+        raise DataError(f"{name} is a scalar; expected an array of shape (n, d)")
+    if arr.ndim == 1:
+        if not allow_1d:
+            raise DataError(f"{name} has shape {arr.shape}; expected (n, d)")
+        arr = arr[:, None]
+    if arr.ndim not in (2, 3, 4):
+        raise DataError(
+            f"{name} has shape {tuple(arr.shape)}; expected (n, d) or (n, C, H, W)"
+        )
+    if arr.shape[0] == 0 or int(np.prod(arr.shape[1:])) == 0:
+        raise DataError(f"{name} is empty (shape {tuple(arr.shape)}); give at least one sample")
+    if not np.all(np.isfinite(arr)):
+        bad = int((~np.isfinite(arr)).sum())
+        raise DataError(f"{name} contains {bad} NaN or inf values; remove or replace them")
+    return arr
