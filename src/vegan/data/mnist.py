@@ -61,6 +61,9 @@ MD5: dict[str, str] = {
     TEST_LABELS: "27ae3e4e09519cfbb04c329615203637",
 }
 
+#: The same checksums for the copy shipped in the package (a separate constant, fixed).
+BUILTIN_MD5: dict[str, str] = {name: MD5[name] for name in (TEST_IMAGES, TEST_LABELS)}
+
 #: Download mirrors for the gzipped IDX files (``<mirror><name>.gz``), tried in order.
 MIRRORS: list[str] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -108,7 +111,7 @@ def _builtin_arrays() -> tuple[np.ndarray, np.ndarray]:
                 f"the built-in MNIST file '{name}.gz' is missing from the vegan package "
                 f"({exc}); reinstall vegan"
             ) from exc
-        arrays.append(decode_idx(data, f"built-in {name}.gz", md5=MD5[name]))
+        arrays.append(decode_idx(data, f"built-in {name}.gz", md5=BUILTIN_MD5[name]))
     images, labels = arrays
     _check_pair(images, labels, "built-in MNIST")
     labels = labels.astype(np.int64)
