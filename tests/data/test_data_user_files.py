@@ -142,3 +142,13 @@ def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no png"):
         load_dataset(str(tmp_path / "empty"))
+
+
+def test_mixed_gray_and_colour_folder_gives_three_channels(tmp_path):
+    folder, arrays = _png_folder(tmp_path, 3, mode="RGB")
+    gray = np.full((6, 5), 200, dtype=np.uint8)
+    Image.fromarray(gray, mode="L").save(folder / "img000.png")  # replace the first one
+    ds = load_dataset(str(folder))
+    assert ds.x.shape == (3, 3, 6, 5)
+    np.testing.assert_allclose(ds.x[0].numpy(), np.full((3, 6, 5), 200 / 255.0), rtol=1e-6)
+    np.testing.assert_allclose(ds.x[1].numpy(), arrays[1] / 255.0, rtol=1e-6)
