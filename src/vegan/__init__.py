@@ -16,4 +16,24 @@ __version__ = "0.1.0"
 
 from vegan.errors import VeganError  # noqa: E402
 
-__all__ = ["VeganError", "__version__"]
+_LAZY = {
+    "fit": "vegan.train.api",
+    "load": "vegan.train.api",
+    "build": "vegan.models.registry",
+    "recipes": "vegan.models.registry",
+    "wasserstein": "vegan.ot",
+    "load_dataset": "vegan.data",
+}
+
+
+def __getattr__(name: str):
+    """Import the top-level shortcuts lazily (``vegan.fit``, ``vegan.load``, ...)."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        return getattr(module, "list_recipes" if name == "recipes" else name)
+    raise AttributeError(f"module 'vegan' has no attribute '{name}'")
+
+
+__all__ = ["VeganError", "__version__", *_LAZY]

@@ -38,7 +38,7 @@ def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...] | None 
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(
-            f"folder '{parent}' for output '{p}' does not exist; create it first (mkdir -p {parent})"
+            f"folder '{parent}' for output '{p}' does not exist; create it first"
         )
     if not os.access(parent, os.W_OK):
         raise OutputError(f"folder '{parent}' is not writable; choose another output path")
@@ -65,8 +65,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: st
         os.replace(tmp, p)
     except OSError as exc:
         _unlink_quietly(tmp)
-        raise OutputError(f"could not write '{p}': {exc.strerror or exc}; free space or "
-                          "choose another output path") from exc
+        raise OutputError(
+            f"could not write '{p}': {exc.strerror or exc}; free space or "
+            "choose another output path"
+        ) from exc
     except BaseException:
         _unlink_quietly(tmp)
         raise
@@ -175,9 +177,7 @@ def check_samples(arr: np.ndarray, name: str = "samples", allow_1d: bool = True)
             raise DataError(f"{name} has shape {arr.shape}; expected (n, d)")
         arr = arr[:, None]
     if arr.ndim not in (2, 3, 4):
-        raise DataError(
-            f"{name} has shape {tuple(arr.shape)}; expected (n, d) or (n, C, H, W)"
-        )
+        raise DataError(f"{name} has shape {tuple(arr.shape)}; expected (n, d) or (n, C, H, W)")
     if arr.shape[0] == 0 or int(np.prod(arr.shape[1:])) == 0:
         raise DataError(f"{name} is empty (shape {tuple(arr.shape)}); give at least one sample")
     if not np.all(np.isfinite(arr)):

@@ -1,0 +1,202 @@
+"""The primal recipes without an adversary: AE, VAE, WAE-MMD, SWAE and Sinkhorn-WAE.
+
+Each minimizes, over encoder and decoder (one player, "autoencoder"),
+
+    E_x E_{z ~ Q(Z|X=x)} fit(x, G(z)) + lam * F(Q, P_Z)            eq. (12)
+
+and differs only in the ingredients: the fit term (a transport cost c, or
+-log p_G(x|z) for the likelihood recipes), the encoder's kind and the
+penalty F. With F the per-sample KL, lam = 1 and the NLL fit this is the
+VAE's negative ELBO, eq. (5); with F = MMD it is WAE-MMD; lam = 0 gives a
+plain auto-encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from vegan.errors import ConfigError
+from vegan.models.config import Config, opt
+from vegan.models.fits import CostFit, NLLFit
+from vegan.models.kernels import WAE_SCALES
+from vegan.models.model import GenerativeModel
+from vegan.models.parts import make_decoder, make_encoder
+from vegan.models.penalties import KLPenalty, MMDPenalty, SinkhornPenalty, SlicedPenalty
+from vegan.models.priors import make_prior
+from vegan.models.registry import recipe
+from vegan.train.players import Player
+
+
+@dataclass
+class AutoEncoderConfig(Config):
+    """Options of every auto-encoder recipe (the WAE paper's MNIST settings by default)."""
+
+    encoder: str = opt("deterministic", "Q(Z|X): deterministic, gaussian or implicit")
+    decoder: str = opt(
+        "deterministic",
+        "P_G(Y|Z): deterministic, gaussian, bernoulli, or auto "
+        "(bernoulli for images, gaussian with learned sigma for vectors)",
+    )
+    sigma: float = opt(1.0, "standard deviation of a Gaussian decoder")
+    learn_sigma: bool = opt(False, "learn the Gaussian decoder's sigma")
+    fit: str = opt("cost", "fit term: cost (transport cost c(x, G(z))) or nll (-log p_G(x|z))")
+    cost: str = opt("l2sq", "transport cost c: l2sq (squared Euclidean), l2 or l1")
+    cost_scale: float = opt(0.05, "multiplies the cost (the WAE code used 0.05 for l2sq)")
+    lam: float = opt(10.0, "weight lambda of the latent penalty, eq. (12)")
+
+
+def autoencoder(
+    cfg: Any,
+    shape: tuple[int, ...],
+    nets: dict[str, nn.Module],
+    penalty: nn.Module | None,
+    name: str,
+) -> GenerativeModel:
+    """Prior, encoder and decoder from ``cfg`` and one player minimizing fit + lam * penalty."""
+    prior = make_prior(cfg.prior, cfg.latent_dim, cfg.prior_scale)
+    encoder = make_encoder(cfg, shape, nets)
+    decoder = make_decoder(cfg, shape, nets)
+    if cfg.fit == "cost":
+        fit: nn.Module = CostFit(cfg.cost, cfg.cost_scale)
+    elif cfg.fit == "nll":
+        if decoder.kind == "deterministic":
+            raise ConfigError("the nll fit needs a random decoder (decoder=gaussian or bernoulli)")
+        fit = NLLFit()
+    else:
+        raise ConfigError(f"option 'fit' must be cost or nll, got '{cfg.fit}'")
+    model = GenerativeModel(name, cfg, shape, prior, decoder, encoder, fit=fit)
+    lam = cfg.lam if penalty is not None else 0.0
+    if penalty is not None:
+        model.parts["penalty"] = penalty
+    model.players = [autoencoder_player(model, lam, cfg)]
+    return model
+
+
+def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
+    """The player that trains encoder and decoder on fit + lam * penalty.
+
+    Leaves the batch's codes in ``cache["codes"]`` for players that follow
+    (a latent adversary reuses them instead of encoding the batch again).
+    """
+    encoder, decoder, prior = model.encoder, model.decoder, model.prior
+    fit = model.parts["fit"]
+    penalty = model.parts["penalty"] if "penalty" in model.parts else None
+    fit_name = "nll" if isinstance(fit, NLLFit) else "cost"
+    pen_name = getattr(penalty, "name", "penalty")
+
+    def loss(x, cache):
+        codes = encoder(x)
+        cache["codes"] = codes
+        fit_value = fit(x, decoder(codes.z), decoder)
+        terms = {fit_name: fit_value}
+        total = fit_value
+        if penalty is not None and lam > 0:
+            pen = penalty(codes, prior)
+            terms[pen_name] = pen
+            total = total + lam * pen
+        return total, terms
+
+    return Player(
+        "autoencoder",
+        [encoder, decoder],
+        loss,
+        optimizer="adam",
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+    )
+
+
+@recipe(
+    "ae",
+    AutoEncoderConfig,
+    side="primal",
+    equation="(12), lam = 0",
+    summary="plain auto-encoder, no latent penalty: the baseline (prior samples are poor)",
+)
+def ae(cfg, shape, nets):
+    return autoencoder(cfg, shape, nets, penalty=None, name="ae")
+
+
+@dataclass
+class VAEConfig(AutoEncoderConfig):
+    encoder: str = opt("gaussian", "Q(Z|X): a Gaussian encoder (reparametrized)")
+    decoder: str = opt(
+        "auto", "P_G(Y|Z): auto = bernoulli for images, gaussian with learned sigma for vectors"
+    )
+    fit: str = opt("nll", "fit term: nll (-log p_G(x|z), the ELBO's) or cost")
+    lam: float = opt(
+        1.0, "weight of the per-sample KL (1 is the ELBO; other values give a beta-VAE)"
+    )
+
+
+@recipe(
+    "vae",
+    VAEConfig,
+    side="primal",
+    equation="(5)",
+    summary="variational auto-encoder: -log p_G(x|z) + per-sample KL(Q(Z|X), P_Z)",
+)
+def vae(cfg, shape, nets):
+    return autoencoder(cfg, shape, nets, penalty=KLPenalty(), name="vae")
+
+
+@dataclass
+class WAEMMDConfig(AutoEncoderConfig):
+    kernel: str = opt("imq", "MMD kernel: imq (inverse multiquadratics) or rbf")
+    kernel_scales: tuple[float, ...] = opt(
+        WAE_SCALES, "kernel constants C = 2 d_z sigma_z^2 * s for each scale s, summed"
+    )
+
+
+@recipe(
+    "wae-mmd",
+    WAEMMDConfig,
+    side="primal",
+    equation="(12) with MMD",
+    summary="Wasserstein auto-encoder: c(x, G(z)) + lam * MMD(Q_Z, P_Z), IMQ kernel, lam = 10",
+)
+def wae_mmd(cfg, shape, nets):
+    return autoencoder(cfg, shape, nets, MMDPenalty(cfg.kernel, cfg.kernel_scales), "wae-mmd")
+
+
+@dataclass
+class SWAEConfig(AutoEncoderConfig):
+    projections: int = opt(50, "random directions of the sliced Wasserstein penalty")
+    p: int = opt(2, "order p of the sliced W_p^p penalty")
+
+
+@recipe(
+    "swae",
+    SWAEConfig,
+    side="primal",
+    equation="(12) with sliced W",
+    summary="sliced-Wasserstein auto-encoder: c(x, G(z)) + lam * SW_2^2(Q_Z, P_Z)",
+)
+def swae(cfg, shape, nets):
+    if cfg.projections < 1:
+        raise ConfigError("option 'projections' must be >= 1")
+    return autoencoder(cfg, shape, nets, SlicedPenalty(cfg.projections, cfg.p), "swae")
+
+
+@dataclass
+class SinkhornWAEConfig(AutoEncoderConfig):
+    epsilon: float = opt(0.05, "entropic regularisation, relative to 2 d_z sigma_z^2")
+    sinkhorn_iters: int = opt(50, "Sinkhorn iterations per step")
+    lam: float = opt(10.0, "weight lambda of the Sinkhorn penalty")
+
+
+@recipe(
+    "sinkhorn-wae",
+    SinkhornWAEConfig,
+    side="primal",
+    equation="(12) with Sinkhorn",
+    summary="Sinkhorn auto-encoder: c(x, G(z)) + lam * Sinkhorn divergence(Q_Z, P_Z)",
+)
+def sinkhorn_wae(cfg, shape, nets):
+    if not cfg.epsilon > 0:
+        raise ConfigError("option 'epsilon' must be > 0")
+    pen = SinkhornPenalty(cfg.epsilon, cfg.sinkhorn_iters)
+    return autoencoder(cfg, shape, nets, pen, "sinkhorn-wae")

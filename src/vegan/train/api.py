@@ -1,0 +1,253 @@
+"""The Python face of training: ``vegan.fit`` and ``vegan.load``.
+
+``fit`` does what ``vegan train`` does (the command line calls it): resolve
+the options, load the data, build the recipe's model, prepare the run folder
+and run the loop. ``load`` rebuilds a trained model from a run folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vegan.errors import ConfigError, DataError
+from vegan.models.config import load_toml, to_dict
+from vegan.models.registry import build, get_recipe, make_config
+from vegan.train import checkpoint as ckpt
+from vegan.train import rundir
+from vegan.train.loop import Trainer, TrainResult
+
+#: Options that may differ when a run is resumed (they do not change the math).
+RESUMABLE = {
+    "epochs",
+    "steps",
+    "log_every",
+    "samples_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "eval_every",
+    "on_nan",
+}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU; ``cuda`` without a GPU is an error."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked but no CUDA GPU is available; use --device cpu")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise ConfigError(f"unknown device '{device}'; use cpu, cuda or auto")
+    return torch.device(device)
+
+
+def _training_data(data: Any, seed: int):
+    """(Dataset of the train split, held-out Dataset or None, spec string)."""
+    from vegan.data import Dataset, load_dataset
+
+    if isinstance(data, Dataset):
+        return data, None, data.name
+    if isinstance(data, (torch.Tensor,)) or hasattr(data, "__array__"):
+        x = torch.as_tensor(data, dtype=torch.float32)
+        ds = Dataset(
+            x=x, y=None, name="array", kind="image" if x.dim() == 4 else "vector", split="train"
+        )
+        _validate_tensor(ds.x)
+        return ds, None, "array"
+    if not isinstance(data, str):
+        raise DataError(
+            f"data must be a dataset name, a path or an array, got {type(data).__name__}"
+        )
+    train = load_dataset(data, "train", seed=seed)
+    try:
+        held = load_dataset(data, "heldout", seed=seed)
+    except DataError:
+        held = None
+    return train, held, data
+
+
+def _validate_tensor(x: torch.Tensor) -> None:
+    if x.dim() not in (2, 4):
+        raise DataError(
+            f"training data must have shape (n, d) or (n, C, H, W), got {tuple(x.shape)}"
+        )
+    if x.shape[0] < 2:
+        raise DataError(f"training needs at least 2 samples, the data has {x.shape[0]}")
+    if not torch.isfinite(x).all():
+        raise DataError("the training data contains NaN or inf values; clean it first")
+
+
+def fit(
+    recipe: str,
+    data: Any,
+    out: str | Path,
+    *,
+    epochs: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    config: str | Path | dict | None = None,
+    sets: dict[str, Any] | None = None,
+    device: str | torch.device = "auto",
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    nets: dict[str, nn.Module] | None = None,
+    **options: Any,
+):
+    """Train ``recipe`` on ``data`` into run folder ``out``; returns (model, TrainResult).
+
+    Parameters
+    ----------
+    recipe : str
+        A recipe name (``vegan.recipes()`` lists them), e.g. ``"wae-mmd"``.
+    data : str or array or Dataset
+        ``"mnist"``, ``"mnist-full"``, ``"toy:8gaussians"``, a path, or an array.
+    out : path
+        Run folder (refused when it exists, unless ``resume`` or ``overwrite``).
+    epochs, steps : int, optional
+        Total training length (``steps`` wins); totals, not increments, on resume.
+    config : path or dict, optional
+        A TOML file (or dict) of options; ``sets`` and ``options`` override it.
+    resume : bool
+        Continue the run in ``out`` from its last checkpoint up to the total.
+    nets : dict, optional
+        User modules replacing default backbones ("encoder", "decoder", ...).
+    """
+    r = get_recipe(recipe)
+    out = Path(out)
+    run_flags = {
+        k: v for k, v in (("epochs", epochs), ("steps", steps), ("seed", seed)) if v is not None
+    }
+    if epochs is not None and steps is None:
+        run_flags["steps"] = 0
+    file_opts = load_toml(config) if isinstance(config, (str, Path)) else dict(config or {})
+    user = {**file_opts, **(sets or {}), **options, **run_flags}
+    device_ = resolve_device(device)
+
+    if resume and rundir.is_run(out):
+        info = rundir.read_run_info(out)
+        if get_recipe(info["recipe"]).name != r.name:
+            raise ConfigError(
+                f"run '{out}' was trained with recipe '{info['recipe']}', not "
+                f"'{recipe}'; resume it with the same recipe"
+            )
+        spec = data if isinstance(data, str) else info["data"]
+        if spec != info["data"]:
+            raise ConfigError(
+                f"run '{out}' was trained on '{info['data']}', not '{spec}'; "
+                "resume with the same --data"
+            )
+        stored = info["config"]
+        changed = {
+            k: v
+            for k, v in make_config(r.name, tuple(info["sample_shape"]), user).__dict__.items()
+            if k in user and stored.get(k) != _jsonable(v)
+        }
+        fixed = sorted(set(changed) - RESUMABLE)
+        if fixed:
+            k = fixed[0]
+            raise ConfigError(
+                f"option '{k}' cannot change on --resume (the run has "
+                f"{stored.get(k)!r}, asked {changed[k]!r}); start a new run instead"
+            )
+        train, held, spec = _training_data(info["data"], stored.get("seed", 0))
+        cfg = make_config(
+            r.name,
+            tuple(train.sample_shape),
+            stored,
+            {k: v for k, v in user.items() if k in RESUMABLE},
+        )
+    else:
+        if resume:
+            print(f"vegan: no run in '{out}' yet; starting a new one", flush=True)
+        seed_ = user.get("seed", 0)
+        train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
+        cfg = make_config(r.name, tuple(train.sample_shape), user)
+    _validate_tensor(train.x)
+    torch.manual_seed(cfg.seed)
+    model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
+    _probe(model, train.x[:2])  # fail on a shape the networks cannot take, before any write
+    if not rundir.is_run(out):
+        rundir.prepare_new(out, overwrite=overwrite)
+        rundir.write_run_info(
+            out, r.name, spec, tuple(train.sample_shape), to_dict(cfg), {"n_train": len(train.x)}
+        )
+    reference = (
+        train.x[:2000].reshape(min(2000, len(train.x)), -1).numpy() if train.x.dim() == 2 else None
+    )
+    trainer = Trainer(
+        model,
+        train.x,
+        out,
+        cfg,
+        device_,
+        x_show=held.x if held else None,
+        progress=progress,
+        reference=reference,
+    )
+    result: TrainResult = trainer.fit(resume=resume)
+    return model, result
+
+
+def _probe(model, x: torch.Tensor) -> None:
+    """Run two samples through every player's loss without touching any state."""
+    from vegan.errors import ShapeError
+
+    devices: list = []
+    with torch.random.fork_rng(devices=devices):
+        was = model.training
+        model.eval()
+        try:
+            cache: dict = {}
+            for player in model.players:
+                player.loss(x if player.uses_data else None, cache)
+        except RuntimeError as exc:
+            raise ShapeError(
+                f"the networks cannot take data of shape {tuple(x.shape[1:])} "
+                f"({str(exc).splitlines()[0]}); choose another backbone or "
+                "pass your own modules"
+            ) from exc
+        finally:
+            model.train(was)
+
+
+def _jsonable(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def load(
+    run_dir: str | Path,
+    device: str | torch.device = "cpu",
+    nets: dict[str, nn.Module] | None = None,
+    step: int | None = None,
+):
+    """Rebuild the model of a run folder from its newest valid checkpoint (or ``step``).
+
+    Nothing is unpickled: the options come from ``run.json``, the weights from
+    safetensors, each validated against the rebuilt model.
+    """
+    run_dir = Path(run_dir)
+    info = rundir.read_run_info(run_dir)
+    r = get_recipe(info["recipe"])
+    shape = tuple(info["sample_shape"])
+    cfg = make_config(r.name, shape, info["config"])
+    model = build(r.name, shape, cfg, nets=nets)
+    if step is None:
+        c = ckpt.latest_checkpoint(run_dir)
+    else:
+        path = ckpt.checkpoint_dir(run_dir) / f"step-{step:08d}.json"
+        if not path.is_file():
+            raise ckpt.CheckpointError(f"run '{run_dir}' has no checkpoint at step {step}")
+        c = ckpt.read_checkpoint(path)
+    if c is None:
+        raise ckpt.CheckpointError(
+            f"run '{run_dir}' has no checkpoint yet; train it first (or resume it with --resume)"
+        )
+    ckpt.load_model_tensors(model, c.tensors)
+    model.info = {**info, "step": c.step}
+    return model.to(resolve_device(device)).eval()

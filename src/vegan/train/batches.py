@@ -1,0 +1,73 @@
+"""Batches sliced from an in-memory tensor, reshuffled each epoch, resumable at any step."""
+
+from __future__ import annotations
+
+import torch
+
+from vegan.errors import CheckpointError
+
+
+class BatchStream:
+    """An endless stream of batches of ``x`` (n, ...), without per-item Python overhead.
+
+    Each epoch draws a permutation from its own generator (seeded), then
+    yields ``n // batch_size`` batches (the last incomplete batch is dropped;
+    data smaller than one batch gives whole-data batches). The state (the
+    generator state at the start of the epoch and the position in it) is
+    small and restores the stream exactly.
+    """
+
+    def __init__(self, x: torch.Tensor, batch_size: int, seed: int) -> None:
+        self.x = x
+        self.n = x.shape[0]
+        self.batch_size = min(batch_size, self.n)
+        self.per_epoch = max(1, self.n // self.batch_size)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.epoch, self.pos = 0, 0
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        self._epoch_state = self.gen.get_state()
+        self.perm = torch.randperm(self.n, generator=self.gen).to(self.x.device)
+
+    def next(self) -> torch.Tensor:
+        if self.pos >= self.per_epoch:
+            self.epoch += 1
+            self.pos = 0
+            self._start_epoch()
+        start = self.pos * self.batch_size
+        self.pos += 1
+        return self.x.index_select(0, self.perm[start : start + self.batch_size])
+
+    def state(self) -> dict:
+        from vegan.train.checkpoint import b64
+
+        return {
+            "epoch": self.epoch,
+            "pos": self.pos,
+            "gen": b64(self._epoch_state),
+            "n": self.n,
+            "batch_size": self.batch_size,
+        }
+
+    def load(self, state: dict) -> None:
+        from vegan.train.checkpoint import unb64
+
+        if (
+            not isinstance(state, dict)
+            or state.get("n") != self.n
+            or state.get("batch_size") != self.batch_size
+        ):
+            raise CheckpointError(
+                "the checkpoint was made with other data or another batch size; "
+                "resume with the same --data and options"
+            )
+        epoch, pos = state.get("epoch"), state.get("pos")
+        if not isinstance(epoch, int) or not isinstance(pos, int) or not 0 <= pos <= self.per_epoch:
+            raise CheckpointError("the checkpoint's sampler state is ill-formed")
+        try:
+            self.gen.set_state(unb64(state.get("gen")))
+        except RuntimeError as exc:
+            raise CheckpointError("the checkpoint's sampler RNG state is invalid") from exc
+        self.epoch, self.pos = epoch, pos
+        self._start_epoch()
