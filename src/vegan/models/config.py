@@ -59,6 +59,8 @@ class Config:
     epochs: int = opt(10, "training length in epochs (total, not added on --resume)")
     steps: int = opt(0, "training length in steps; overrides epochs when > 0")
     seed: int = opt(0, "random seed: same seed and settings give the same run on CPU")
+    time_budget: float = opt(0.0, "stop after this many seconds of training (0: no limit); "
+                             "the run ends with a checkpoint as if its length were reached")
     log_every: int = opt(50, "steps between logged lines in metrics.jsonl")
     checkpoint_every: int = opt(0, "steps between checkpoints; 0 means at the end of every epoch")
     keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
@@ -186,6 +188,7 @@ def build_config(cfg_cls: type, *sources: dict[str, Any]) -> Any:
 
 _POSITIVE = ("batch_size", "log_every", "keep_checkpoints", "width", "hidden")
 _NON_NEGATIVE = (
+    "time_budget",
     "latent_dim",
     "epochs",
     "steps",

@@ -24,6 +24,7 @@ from vegan.train.loop import Trainer, TrainResult
 RESUMABLE = {
     "epochs",
     "steps",
+    "time_budget",
     "log_every",
     "samples_every",
     "checkpoint_every",

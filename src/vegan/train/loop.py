@@ -253,6 +253,9 @@ class Trainer:
                     not self.cfg.checkpoint_every and end_of_epoch
                 ):
                     self.save()
+                budget = self.cfg.time_budget
+                if budget and self.elapsed_before + self._elapsed() >= budget:
+                    self.total = self.step  # the budget ends the run here
                 if self._stop_signal is not None:
                     self.save()
                     raise Interrupted(
