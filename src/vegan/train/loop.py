@@ -195,7 +195,7 @@ class Trainer:
         x = self.stream.next()
         logged: dict[str, torch.Tensor] = {}
         for player, opt in zip(self.players, self.optimizers):
-            for k in range(player.steps):
+            for k in range(player.steps_at(self.step)):
                 xb = (x if k == 0 else self.stream.next()) if player.uses_data else None
                 opt.zero_grad(set_to_none=True)
                 loss, terms = player.loss(xb, cache)

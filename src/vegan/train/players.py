@@ -51,6 +51,11 @@ class Player:
         gets the iteration's batch; further steps draw fresh batches.
     after_step : callable, optional
         Called after each optimizer step (e.g. weight clipping).
+    steps_schedule : callable, optional
+        ``steps_schedule(step) -> int`` replaces ``steps`` when given: the
+        number of optimizer steps at iteration ``step`` (0-based), e.g. the
+        WGAN code's 100 critic steps for the first 25 generator steps. A
+        pure function of the step, so resuming stays exact.
     """
 
     name: str
@@ -62,7 +67,12 @@ class Player:
     steps: int = 1
     uses_data: bool = True
     after_step: Callable[[], None] | None = None
+    steps_schedule: Callable[[int], int] | None = None
     extra: dict = field(default_factory=dict)
+
+    def steps_at(self, step: int) -> int:
+        """Optimizer steps at iteration ``step``: ``steps_schedule(step)`` or ``steps``."""
+        return self.steps if self.steps_schedule is None else int(self.steps_schedule(step))
 
     def parameters(self) -> Iterable[nn.Parameter]:
         seen: set[int] = set()
