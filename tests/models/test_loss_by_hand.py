@@ -62,7 +62,7 @@ def test_vae_loss_by_hand():
     torch.manual_seed(1)
     loss, terms = model.players[0].loss(torch.tensor(X), {})
     torch.manual_seed(1)
-    eps = torch.randn(4, 1).double().numpy()  # the reparametrization noise
+    eps = torch.randn(4, 1, dtype=torch.float64).numpy()  # the reparametrization noise
 
     h = X @ w_enc.T + B_ENC
     mu, logvar = h[:, :1], h[:, 1:]

@@ -130,7 +130,8 @@ def fit(
     user = {**file_opts, **(sets or {}), **options, **run_flags}
     device_ = resolve_device(device)
 
-    if resume and rundir.is_run(out):
+    fresh = not (resume and rundir.is_run(out))
+    if not fresh:
         info = rundir.read_run_info(out)
         if get_recipe(info["recipe"]).name != r.name:
             raise ConfigError(
@@ -173,7 +174,7 @@ def fit(
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
     _probe(model, train.x[:2])  # fail on a shape the networks cannot take, before any write
-    if not rundir.is_run(out):
+    if fresh:
         rundir.prepare_new(out, overwrite=overwrite)
         rundir.write_run_info(
             out, r.name, spec, tuple(train.sample_shape), to_dict(cfg), {"n_train": len(train.x)}
