@@ -215,6 +215,11 @@ class AVBConfig(AutoEncoderConfig):
     )
     fit: str = opt("nll", "fit term: nll (-log p_G(x|z), the ELBO's) or cost")
     lam: float = opt(1.0, "weight of the estimated per-sample KL (1 is AVB's ELBO)")
+    sigma: float = opt(
+        0.1,
+        "standard deviation of a Gaussian decoder (its initial value when learned, as with "
+        "decoder=auto on vectors; a small start avoids collapsing Q(Z|X) onto the prior)",
+    )
     noise_dim: int = opt(16, "noise inputs of the implicit encoder")
     adaptive_contrast: bool = opt(
         True,
