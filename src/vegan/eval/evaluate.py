@@ -1,0 +1,365 @@
+"""Evaluate a trained run: every metric that applies, with its reference beside it.
+
+``evaluate(run_dir)`` loads the run, draws ``n`` samples (seeded), and
+compares them with the first ``n`` images of the dataset's held-out split:
+
+* in data space: exact W2^2 / W2 (``l2sq``), exact W1 (``l2``), sliced W2,
+  MMD^2; and the same numbers between ``n`` train images and the held-out
+  ones (the real-vs-real reference: pixel transport rewards blur, so a model
+  can score below two real samples; never rank on pixel W2 alone), plus the
+  sharpness (mean gradient magnitude) of samples and of data;
+* MNIST only: Frechet distance and k-NN precision/recall in the features of
+  ``vegan-mnist-cnn`` (with the real-vs-real reference and the classifier's
+  held-out accuracy); Inception FID when torch-fidelity and its weights are
+  present;
+* toy mixtures: modes covered and the share of high-quality samples (the
+  held-out split of a toy dataset is a fresh draw of the true distribution);
+* primal recipes: reconstruction cost |x - G(E(x))|^2 on held-out data, and
+  codes of held-out data vs prior samples (MMD^2 and exact W2^2, with
+  prior-vs-prior references); the -ELBO where it is defined (VAE, AVB).
+
+Whatever does not apply lands in ``skipped`` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vegan.errors import ConfigError
+from vegan.eval import metrics as M
+
+#: File a run's evaluation is saved to (``vegan eval`` writes it; reports read it).
+EVAL_FILE = "eval.json"
+DEFAULT_N = 2000
+DEFAULT_K = 3
+
+
+@dataclass
+class Evaluation:
+    """The result of evaluating one run."""
+
+    run: str
+    recipe: str
+    dataset: str
+    n: int
+    seed: int
+    seconds: float = 0.0
+    step: int | None = None
+    split: str = "heldout"
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    _HEAD = ("run", "recipe", "dataset", "split", "n", "seed", "seconds", "step")
+
+    def to_json(self) -> dict[str, Any]:
+        """One flat object: run, recipe, dataset, split, n, seed, seconds, step, every metric
+        by name, then ``skipped`` (metric group -> reason) and ``settings``."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in self._HEAD}
+        out.update({k: _finite(v) for k, v in self.metrics.items()})
+        out["skipped"] = dict(self.skipped)
+        out["settings"] = dict(self.settings)
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Evaluation:
+        head = {k: obj.get(k) for k in cls._HEAD}
+        rest = {
+            k: v
+            for k, v in obj.items()
+            if k not in cls._HEAD and k not in ("skipped", "settings") and _is_number(v)
+        }
+        return cls(
+            run=str(head["run"]),
+            recipe=str(head["recipe"]),
+            dataset=str(head["dataset"]),
+            n=int(head["n"] or 0),
+            seed=int(head["seed"] or 0),
+            seconds=float(head["seconds"] or 0.0),
+            step=head["step"],
+            split=str(head["split"] or "heldout"),
+            metrics={k: float(v) for k, v in rest.items() if v is not None},
+            skipped=dict(obj.get("skipped") or {}),
+            settings=dict(obj.get("settings") or {}),
+        )
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+def _is_number(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def eval_data(spec: str, n: int, seed: int, run_seed: int = 0):
+    """(held-out x (n, ...), train reference x (<= n, ...), held-out Dataset) for ``spec``.
+
+    The held-out sample is the first ``n`` items of the split (for toy data, ``n``
+    fresh points drawn with the run's seed); the reference is ``n`` train items
+    chosen with ``seed``.
+    """
+    from vegan.data import load_dataset
+
+    toy = spec.lower().startswith("toy:")
+    held = load_dataset(spec, "heldout", n=n if toy else None, seed=run_seed)
+    if len(held) < n:
+        raise ConfigError(
+            f"the held-out split of '{spec}' has {len(held)} samples, fewer than --n {n}; "
+            f"use --n {len(held)} or less"
+        )
+    if not toy:
+        held.x, held.y = held.x[:n], None if held.y is None else held.y[:n]
+    train = load_dataset(spec, "train", n=n if toy else None, seed=run_seed)
+    g = torch.Generator().manual_seed(seed)
+    take = torch.randperm(len(train), generator=g)[:n]
+    return held.x, train.x[take], held
+
+
+# ------------------------------------------------------------------------ evaluate
+
+
+def evaluate(
+    run_dir: str | Path,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+    k: int = DEFAULT_K,
+    device: str = "cpu",
+    features: bool = True,
+    inception: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Evaluate the newest checkpoint of ``run_dir`` (see the module docstring)."""
+    from vegan.train.api import load
+
+    if n < 2:
+        raise ConfigError(f"--n must be at least 2 (a sample, not a point), got {n}")
+    log = log or _quiet
+    t0 = time.perf_counter()
+    model = load(run_dir, device=device)
+    spec = model.info["data"]
+    if spec == "array":
+        raise ConfigError(
+            f"run '{run_dir}' was trained on an in-memory array: there is no held-out split "
+            "to load; use vegan.eval.evaluate_model(model, heldout, reference) from Python"
+        )
+    held, ref, _ = eval_data(spec, n, seed, int(model.config.seed))
+    result = evaluate_model(
+        model,
+        held,
+        ref,
+        dataset=spec,
+        seed=seed,
+        k=k,
+        features=features,
+        inception=inception,
+        log=log,
+    )
+    result.run = str(run_dir)
+    result.step = model.info.get("step")
+    result.seconds = round(time.perf_counter() - t0, 2)
+    return result
+
+
+def evaluate_model(
+    model,
+    heldout: torch.Tensor,
+    reference: torch.Tensor | None = None,
+    dataset: str = "",
+    seed: int = 0,
+    k: int = DEFAULT_K,
+    features: bool = True,
+    inception: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Evaluate ``model`` against held-out samples (and a train ``reference`` of the same size).
+
+    ``len(heldout)`` sets n. ``dataset`` (a spec) decides which metric groups apply.
+    """
+    log = log or _quiet
+    t0 = time.perf_counter()
+    held = torch.as_tensor(heldout).float().cpu()
+    n = len(held)
+    out = Evaluation(run="", recipe=getattr(model, "recipe", "?"), dataset=dataset, n=n, seed=seed)
+    m, skipped = out.metrics, out.skipped
+    out.settings = {
+        "cost_w2": "l2sq (squared Euclidean, summed over pixels)",
+        "cost_w1": "l2 (Euclidean)",
+        "sliced_projections": M.SLICED_PROJECTIONS,
+        "mmd_kernel": "imq, WAE scales, C = 2 d sigma^2 of the held-out data (codes: of P_Z)",
+    }
+
+    gen = _sample(model, n, seed)
+    image = held.dim() == 4
+
+    log(f"transport metrics, n = {n}")
+    c_base = M.pixel_c_base(held)
+    m.update(M.transport_metrics(gen, held, seed=seed, c_base=c_base))
+    if reference is not None and len(reference) == n:
+        ref = torch.as_tensor(reference).float().cpu()
+        real = M.transport_metrics(ref, held, seed=seed, c_base=c_base)
+        m.update({f"{key}_real": v for key, v in real.items()})
+    else:
+        ref = None
+        skipped["reference"] = (
+            f"the train split has fewer than n = {n} samples: no real-vs-real reference"
+        )
+    if image:
+        m["sharpness"] = M.sharpness(gen)
+        m["sharpness_data"] = M.sharpness(held)
+    else:
+        skipped["sharpness"] = "vector data: sharpness is defined for images"
+
+    _toy_metrics(dataset, gen, held, m, skipped)
+    if features:
+        _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, out.settings, log)
+    else:
+        skipped["features"] = "feature metrics turned off (--no-features)"
+    _primal_metrics(model, held, seed, m, skipped, out.settings, log)
+    out.seconds = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _sample(model, n: int, seed: int) -> torch.Tensor:
+    device = model.device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        gen = torch.Generator(device=device).manual_seed(seed)
+        return model.sample(n, generator=gen).float().cpu()
+
+
+def _toy_metrics(dataset: str, gen, held, m: dict, skipped: dict) -> None:
+    if not dataset.lower().startswith("toy:"):
+        return
+    from vegan.data import modes
+
+    try:
+        centers, std = modes(dataset)
+    except ConfigError:
+        skipped["modes"] = f"{dataset} is not a mixture of Gaussians: no modes to count"
+        return
+    m.update(M.mode_metrics(gen, centers, std))
+    m["high_quality_data"] = M.mode_metrics(held, centers, std)["high_quality"]
+
+
+def _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, settings, log) -> None:
+    from vegan.eval import features as feats
+    from vegan.eval.frechet import frechet_distance
+    from vegan.eval.prdc import precision_recall
+
+    if not feats.mnist_like(dataset, tuple(held.shape[1:])):
+        why = f"feature metrics need MNIST (1x28x28, data 'mnist' or 'mnist-full'), not '{dataset}'"
+        skipped["features"] = why
+        if held.dim() == 4:
+            skipped["fid_inception"] = (
+                why
+                if dataset.lower().startswith("mnist")
+                else ("Inception FID is computed for MNIST only in this version")
+            )
+        return
+    log(f"feature metrics ({feats.NAME})")
+    net = feats.mnist_features(log=True)
+    fg, fh = net(gen), net(held)
+    m["fd_mnist_cnn"] = frechet_distance(fg, fh)
+    m["precision"], m["recall"] = precision_recall(fh, fg, k=k)
+    if ref is not None:
+        fr = net(ref)
+        m["fd_mnist_cnn_real"] = frechet_distance(fr, fh)
+        m["precision_real"], m["recall_real"] = precision_recall(fh, fr, k=k)
+    m["classifier_accuracy"] = net.accuracy
+    settings["features"] = f"{feats.NAME} (128 ReLU units), held-out accuracy {net.accuracy:.4f}"
+    settings["prdc_k"] = k
+    if not inception:
+        skipped["fid_inception"] = "turned off (--no-inception)"
+        return
+    from vegan.eval import inception as inc
+
+    why = inc.unavailable()
+    if why is not None:
+        skipped["fid_inception"] = why
+        return
+    log("Inception FID (torch-fidelity)")
+    try:
+        m["fid_inception"] = inc.inception_fid(gen, held)
+    except Exception as exc:  # noqa: BLE001 - an optional extra must not sink the evaluation
+        skipped["fid_inception"] = f"torch-fidelity failed: {type(exc).__name__}: {exc}".split(
+            "\n"
+        )[0]
+
+
+def _primal_metrics(model, held, seed, m, skipped, settings, log) -> None:
+    from vegan.eval.elbo import ELBO_SAMPLES, elbo_unavailable, negative_elbo
+
+    if model.encoder is None:
+        skipped["primal"] = "dual recipe: no encoder, so no reconstructions or codes"
+        return
+    log("reconstructions and codes")
+    n = len(held)
+    recon = model.reconstruct(held).cpu()
+    m["recon_l2sq"] = float((recon - held).flatten(1).pow(2).sum(1).mean())
+    codes = model.encode(held).cpu()
+    prior = model.prior
+    pz = prior.sample(2 * n, torch.Generator(device=prior.device).manual_seed(seed + 1)).cpu()
+    p1, p2 = pz[:n], pz[n:]
+    c = 2.0 * prior.dim * prior.variance
+    m["codes_mmd"] = M.mmd_imq(codes, p1, c)
+    m["codes_mmd_ref"] = M.mmd_imq(p2, p1, c)
+    m["codes_w2sq"] = M.exact_cost(codes, p1, "l2sq")
+    m["codes_w2sq_ref"] = M.exact_cost(p2, p1, "l2sq")
+    why = elbo_unavailable(model)
+    if why is None:
+        log(f"-ELBO ({ELBO_SAMPLES} draws of z per image)")
+        m["neg_elbo"] = negative_elbo(model, held, samples=ELBO_SAMPLES, seed=seed)
+        settings["elbo_samples"] = ELBO_SAMPLES
+    elif model.recipe in ("vae", "avb"):
+        skipped["neg_elbo"] = why
+
+
+# ----------------------------------------------------------------------- files
+
+
+def save_evaluation(run_dir: str | Path, result: Evaluation) -> Path:
+    """Write ``RUN/eval.json`` atomically."""
+    from vegan.io import atomic_write_json
+
+    return atomic_write_json(Path(run_dir) / EVAL_FILE, result.to_json())
+
+
+def load_evaluation(run_dir: str | Path) -> Evaluation | None:
+    """The saved evaluation of a run, or None when there is none (or it is unreadable)."""
+    import json
+
+    path = Path(run_dir) / EVAL_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Evaluation.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+__all__ = [
+    "DEFAULT_K",
+    "DEFAULT_N",
+    "EVAL_FILE",
+    "Evaluation",
+    "eval_data",
+    "evaluate",
+    "evaluate_model",
+    "load_evaluation",
+    "save_evaluation",
+]
