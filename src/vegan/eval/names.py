@@ -97,7 +97,9 @@ def best_index(key: str, values: list[float | None], reference: float | None = N
             return set()
         score = {i: abs(v - reference) for i, v in present}
     top = min(score.values())
-    return {i for i, s in score.items() if s <= top + 1e-12 * max(1.0, abs(top))}
+    tol = 1e-12 * max(1.0, abs(top))
+    best = {i for i, s in score.items() if s <= top + tol}
+    return set() if len(best) == len(score) else best  # a column of ties has no best
 
 
 __all__ = ["METRICS", "RANKED", "Metric", "best_index", "label"]

@@ -295,7 +295,7 @@ h1{margin-bottom:4px}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-t
 padding:8px 12px;font-size:13px}
 table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;white-space:nowrap}
-th{background:#f4f4f4}td.name,th.name{text-align:left}
+th{background:#f4f4f4;white-space:normal;vertical-align:bottom}.wide{overflow-x:auto}td.name,th.name{text-align:left}
 td.best{font-weight:bold;background:#e6f4ea}td.best::after{content:" \\2605";color:#188038}
 tr.ref td{color:#666;font-style:italic;background:#fafafa}
 .figs{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
@@ -335,7 +335,7 @@ def render_html(reports: list[RunReport], title: str = "vegan report") -> str:
         f'<p class="note">{e(NOTE)}</p>',
     ]
     for t in table_model(reports):
-        parts.append(f"<h3>{e(t['title'])}</h3><table><thead><tr>")
+        parts.append(f'<h3>{e(t["title"])}</h3><div class="wide"><table><thead><tr>')
         parts.append('<th class="name">run</th><th class="name">recipe</th>')
         parts += [f"<th>{e(METRICS[c].label)}</th>" for c in t["columns"]]
         parts.append("</tr></thead><tbody>")
@@ -352,7 +352,7 @@ def render_html(reports: list[RunReport], title: str = "vegan report") -> str:
                     else f"<td>{e(c['text'])}</td>"
                 )
             parts.append("</tr>")
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
     parts.append(
         '<p class="meta">&#9733; best value per column among runs on the same data '
         "(sharpness: closest to the data's). Rows in grey italics are references.</p>"
