@@ -50,6 +50,11 @@ def vae_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def avb_run(tmp_path_factory):
+    return _train(tmp_path_factory.mktemp("runs") / "avb", "avb", "mnist")
+
+
+@pytest.fixture(scope="session")
 def toy_gan_run(tmp_path_factory):
     """A dual recipe on a toy mixture (no encoder; modes are counted)."""
     return _train(tmp_path_factory.mktemp("runs") / "gan", "gan", "toy:8gaussians")

@@ -47,10 +47,11 @@ def test_eval_table_names_its_features_and_references(run_cli, mnist_run):
     assert "FID" not in out.replace("Inception FID", "")
 
 
-def test_vae_reports_negative_elbo(run_cli, vae_run):
-    obj = _eval_json(run_cli, vae_run, "--no-features", "--no-save")
-    assert obj["neg_elbo"] > 0 and "features" in obj["skipped"]
-    assert obj["settings"]["elbo_samples"] >= 1
+def test_vae_and_avb_report_negative_elbo(run_cli, vae_run, avb_run):
+    for run in (vae_run, avb_run):
+        obj = _eval_json(run_cli, run, "--no-features", "--no-save")
+        assert obj["neg_elbo"] > 0 and "features" in obj["skipped"]
+        assert obj["settings"]["elbo_samples"] >= 1
 
 
 def test_dual_recipe_on_toy_data(run_cli, toy_gan_run):

@@ -37,18 +37,6 @@ def test_full_covariances_match_scipy_sqrtm():
     assert frechet_from_moments(m1, s1, m2, s2) == pytest.approx(want, rel=1e-8)
 
 
-def test_agrees_with_vegan_ot_bures_when_available():
-    ot = pytest.importorskip("vegan.ot")
-    bures = getattr(ot, "gaussian_w2", None)
-    if bures is None:
-        pytest.skip("vegan.ot.gaussian_w2 not available")
-    rng = np.random.default_rng(2)
-    m1, m2, s1, s2 = rng.standard_normal(4), rng.standard_normal(4), _spd(rng, 4), _spd(rng, 4)
-    w2 = float(bures(m1, s1, m2, s2))
-    fd = frechet_from_moments(m1, s1, m2, s2)
-    assert fd == pytest.approx(w2, rel=1e-6) or fd == pytest.approx(w2**2, rel=1e-6)
-
-
 def test_samples_converge_to_the_closed_form():
     rng = np.random.default_rng(3)
     d = 4

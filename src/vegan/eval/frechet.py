@@ -6,8 +6,9 @@ For feature sets with means m1, m2 and covariances S1, S2 (Heusel et al.
     FD = |m1 - m2|^2 + Tr(S1 + S2 - 2 (S1^(1/2) S2 S1^(1/2))^(1/2)),
 
 which is the squared 2-Wasserstein (Bures) distance between N(m1, S1) and
-N(m2, S2). Computed in float64 with symmetric eigendecompositions, so the
-matrix square roots are real and stable for singular covariances.
+N(m2, S2): the value comes from :func:`vegan.ot.closed_form.gaussian_w2`
+(float64, symmetric eigendecompositions, so the matrix square roots are
+real and stable for singular covariances).
 
 vegan reports it in the features of its own MNIST classifier as
 "FD (vegan-mnist-cnn features)": a different number from Inception FID.
@@ -35,24 +36,17 @@ def gaussian_moments(features) -> tuple[np.ndarray, np.ndarray]:
     return f.mean(0), np.cov(f, rowvar=False).reshape(f.shape[1], f.shape[1])
 
 
-def _sqrtm_psd(s: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh((s + s.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-
-
 def frechet_from_moments(m1, s1, m2, s2) -> float:
     """|m1 - m2|^2 + Tr(S1 + S2 - 2 (S1^(1/2) S2 S1^(1/2))^(1/2)), clipped at 0."""
+    from vegan.ot.closed_form import gaussian_w2
+
     m1, s1, m2, s2 = (_as64(a) for a in (m1, s1, m2, s2))
     if m1.shape != m2.shape or s1.shape != s2.shape or s1.shape != (m1.size, m1.size):
         raise ShapeError(
             f"moments do not match: means {m1.shape}, {m2.shape}; covariances {s1.shape}, "
             f"{s2.shape}"
         )
-    r1 = _sqrtm_psd(s1)
-    cross = np.linalg.eigvalsh((r1 @ s2 @ r1 + (r1 @ s2 @ r1).T) / 2)
-    tr_cross = float(np.sqrt(np.clip(cross, 0.0, None)).sum())
-    value = float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2.0 * tr_cross)
-    return max(value, 0.0)
+    return max(float(gaussian_w2(m1, s1, m2, s2)), 0.0)
 
 
 def frechet_distance(x, y) -> float:

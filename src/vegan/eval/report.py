@@ -470,6 +470,16 @@ def _slug(s: str) -> str:
 # ---------------------------------------------------------------------------- entry
 
 
+def _readable(path: Path) -> None:
+    """Reports are for sharing: rw-r--r-- (atomic writes create private temporary files)."""
+    import os
+
+    try:
+        os.chmod(path, 0o644)
+    except OSError:  # pragma: no cover - e.g. a file system without modes
+        pass
+
+
 def make_report(
     run_dirs: list[str | Path],
     out: str | Path,
@@ -523,15 +533,15 @@ def make_report(
         for p, name in zip(paths, names)
     ]
     if fmt == "html":
-        atomic_write_text(out, render_html(reports, title))
+        _readable(atomic_write_text(out, render_html(reports, title)))
     else:
         files_dir = f"{out.stem}_files"
         text, files = render_markdown(reports, files_dir, title)
         folder = out.parent / files_dir
         folder.mkdir(exist_ok=True)
         for fname, data in files.items():
-            atomic_write_bytes(folder / fname, data)
-        atomic_write_text(out, text)
+            _readable(atomic_write_bytes(folder / fname, data))
+        _readable(atomic_write_text(out, text))
     log(f"report written in {time.perf_counter() - t0:.0f} s")
     return out
 
