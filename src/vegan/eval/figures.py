@@ -44,7 +44,7 @@ def samples_png(
     """64 image samples as an 8x8 grid, or vector samples over held-out data."""
     x = torch.as_tensor(samples).float().cpu()
     if x.dim() == 4:
-        return png_bytes(image_grid(x[:64], nrow=8), scale=3)
+        return png_bytes(image_grid(x[:64], nrow=8), scale=2)
     ref = None if heldout is None else torch.as_tensor(heldout).reshape(len(heldout), -1).numpy()
     return scatter_png(x.reshape(len(x), -1).numpy(), ref, title)
 
@@ -60,7 +60,7 @@ def reconstructions_png(inputs: torch.Tensor, recon: torch.Tensor, per_row: int 
     rows = []
     for i in range(0, len(x), per_row):
         rows += [x[i : i + per_row], r[i : i + per_row]]
-    return png_bytes(image_grid(torch.cat(rows), nrow=per_row), scale=3)
+    return png_bytes(image_grid(torch.cat(rows), nrow=per_row), scale=2)
 
 
 def interpolations_png(model, x: torch.Tensor, pairs: int = 8, steps: int = 10) -> bytes:
@@ -82,7 +82,7 @@ def interpolations_png(model, x: torch.Tensor, pairs: int = 8, steps: int = 10) 
     imgs = model.decode(path).cpu().reshape(pairs, steps, *x.shape[1:])
     if ends is not None:
         imgs = torch.cat([ends[0::2][:pairs, None], imgs, ends[1::2][:pairs, None]], dim=1)
-    return png_bytes(image_grid(imgs.flatten(0, 1), nrow=imgs.shape[1]), scale=3)
+    return png_bytes(image_grid(imgs.flatten(0, 1), nrow=imgs.shape[1]), scale=2)
 
 
 def pca_2d(*sets: np.ndarray) -> list[np.ndarray]:
@@ -122,7 +122,7 @@ def codes_png(codes, prior, labels=None, title: str = "") -> bytes:
         cb.ax.tick_params(labelsize=6)
     else:
         ax.scatter(c[:, 0], c[:, 1], s=3, c="#d62728", label="codes of held-out data")
-    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    ax.legend(loc="upper right", fontsize=7, markerscale=2)
     ax.set_xlabel(axes_label[0], fontsize=8)
     ax.set_ylabel(axes_label[1], fontsize=8)
     ax.tick_params(labelsize=7)
