@@ -70,3 +70,33 @@ def test_eval_more_samples_than_heldout(run_cli, mnist_run):
 def test_eval_missing_run(run_cli, tmp_path):
     code, _, err = run_cli("eval", tmp_path / "nope")
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
+
+
+def test_inception_fid_goes_through_torch_fidelity(run_cli, mnist_run, monkeypatch, tmp_path):
+    import importlib.machinery
+    import sys
+    import types
+
+    import torch
+
+    seen = {}
+
+    def calculate_metrics(input1, input2, fid, **kw):
+        seen["x"], seen["kw"] = input1[0], kw
+        assert fid and len(input1) == len(input2) == 60
+        return {"frechet_inception_distance": 12.5}
+
+    fake = types.ModuleType("torch_fidelity")
+    fake.__spec__ = importlib.machinery.ModuleSpec("torch_fidelity", None)
+    fake.calculate_metrics = calculate_metrics
+    monkeypatch.setitem(sys.modules, "torch_fidelity", fake)
+    weights = tmp_path / "inception.pth"
+    weights.write_bytes(b"weights")
+    monkeypatch.setenv("VEGAN_INCEPTION_WEIGHTS", str(weights))
+    obj = _eval_json(run_cli, mnist_run, "--n", "60", "--no-save")
+    assert obj["fid_inception"] == 12.5 and "fid_inception" not in obj["skipped"]
+    assert seen["x"].dtype == torch.uint8 and seen["x"].shape == (3, 28, 28)
+    assert seen["kw"]["feature_extractor_weights_path"] == str(weights)
+    monkeypatch.setenv("VEGAN_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    obj = _eval_json(run_cli, mnist_run, "--n", "60", "--no-save")
+    assert "weights not found" in obj["skipped"]["fid_inception"]

@@ -261,34 +261,41 @@ def _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, settings
     from vegan.eval.frechet import frechet_distance
     from vegan.eval.prdc import precision_recall
 
-    if not feats.mnist_like(dataset, tuple(held.shape[1:])):
-        why = f"feature metrics need MNIST (1x28x28, data 'mnist' or 'mnist-full'), not '{dataset}'"
-        skipped["features"] = why
-        if held.dim() == 4:
-            skipped["fid_inception"] = (
-                why
-                if dataset.lower().startswith("mnist")
-                else ("Inception FID is computed for MNIST only in this version")
-            )
+    if held.dim() != 4:
+        skipped["features"] = "vector data: feature-space metrics are defined for images"
         return
-    log(f"feature metrics ({feats.NAME})")
-    net = feats.mnist_features(log=True)
-    fg, fh = net(gen), net(held)
-    m["fd_mnist_cnn"] = frechet_distance(fg, fh)
-    m["precision"], m["recall"] = precision_recall(fh, fg, k=k)
-    if ref is not None:
-        fr = net(ref)
-        m["fd_mnist_cnn_real"] = frechet_distance(fr, fh)
-        m["precision_real"], m["recall_real"] = precision_recall(fh, fr, k=k)
-    m["classifier_accuracy"] = net.accuracy
-    settings["features"] = f"{feats.NAME} (128 ReLU units), held-out accuracy {net.accuracy:.4f}"
-    settings["prdc_k"] = k
+    if not feats.mnist_like(dataset, tuple(held.shape[1:])):
+        skipped["features"] = (
+            f"{feats.NAME} features need MNIST (data 'mnist' or 'mnist-full', 1x28x28), "
+            f"not '{dataset}'"
+        )
+    else:
+        log(f"feature metrics ({feats.NAME})")
+        net = feats.mnist_features(log=True)
+        fg, fh = net(gen), net(held)
+        m["fd_mnist_cnn"] = frechet_distance(fg, fh)
+        m["precision"], m["recall"] = precision_recall(fh, fg, k=k)
+        if ref is not None:
+            fr = net(ref)
+            m["fd_mnist_cnn_real"] = frechet_distance(fr, fh)
+            m["precision_real"], m["recall_real"] = precision_recall(fh, fr, k=k)
+        m["classifier_accuracy"] = net.accuracy
+        settings["features"] = (
+            f"{feats.NAME} (128 ReLU units), held-out accuracy {net.accuracy:.4f}"
+        )
+        settings["prdc_k"] = k
+    _inception(gen, held, inception, m, skipped, log)
+
+
+def _inception(gen, held, inception, m, skipped, log) -> None:
+    from vegan.eval import inception as inc
+
     if not inception:
         skipped["fid_inception"] = "turned off (--no-inception)"
         return
-    from vegan.eval import inception as inc
-
     why = inc.unavailable()
+    if why is None and held.shape[1] not in (1, 3):
+        why = f"Inception takes grey or RGB images, the data has {held.shape[1]} channels"
     if why is not None:
         skipped["fid_inception"] = why
         return
@@ -296,9 +303,8 @@ def _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, settings
     try:
         m["fid_inception"] = inc.inception_fid(gen, held)
     except Exception as exc:  # noqa: BLE001 - an optional extra must not sink the evaluation
-        skipped["fid_inception"] = f"torch-fidelity failed: {type(exc).__name__}: {exc}".split(
-            "\n"
-        )[0]
+        first = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        skipped["fid_inception"] = f"torch-fidelity failed ({first})"
 
 
 def _primal_metrics(model, held, seed, m, skipped, settings, log) -> None:
