@@ -67,3 +67,10 @@ def test_mmd_near_zero_for_one_law_positive_for_two():
     x, y = torch.randn(300, 3, generator=g), torch.randn(300, 3, generator=g)
     c = M.pixel_c_base(y)
     assert abs(M.mmd_imq(x, y, c)) < 0.05 < M.mmd_imq(x + 2.0, y, c)
+
+
+def test_public_names_resolve():
+    import vegan.eval
+
+    for name in vegan.eval.__all__:
+        assert getattr(vegan.eval, name) is not None, name
