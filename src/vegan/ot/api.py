@@ -1,0 +1,227 @@
+r"""One entry point for a transport cost between two sample sets: :func:`wasserstein`.
+
+Convention: the value is always the *transport cost* of eq. (1),
+min over couplings of E c(X, Y). With ``cost="l2sq"`` that is W_2^2 (take
+the square root for W_2); with ``cost="l2"`` it is W_1.
+
+Methods:
+
+* ``"exact"`` (default): network simplex, :func:`vegan.ot.exact.exact_ot`.
+* ``"sinkhorn"``: <P_eps, C> for the entropic plan,
+  :func:`vegan.ot.sinkhorn.sinkhorn` (an upper bound of the exact value that
+  tends to it as epsilon -> 0); ``epsilon`` absolute or ``epsilon_rel`` times
+  the median cost (default ``epsilon_rel=0.01``), computed in float64.
+* ``"sliced"``: the sliced analogue, :func:`vegan.ot.sliced.sliced_wasserstein`,
+  matched to the cost: ``l2sq`` gives SW_2^2 (mean over directions of the 1-D
+  W_2^2) and ``l2`` gives SW_1 (mean of the 1-D W_1); other costs raise
+  :class:`ConfigError`. It is a lower bound of the exact value (SW_2^2 is
+  about W_2^2 / d for isotropic data), a different quantity, not an
+  approximation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from vegan.errors import ConfigError
+from vegan.ot._checks import as_samples, check_choice, check_same_dim
+from vegan.ot.costs import Cost, CostFn, get_cost
+
+#: Methods accepted by :func:`wasserstein`.
+METHODS = ("exact", "sinkhorn", "sliced")
+#: Default relative epsilon of the Sinkhorn method (fraction of the median cost).
+DEFAULT_EPSILON_REL = 0.01
+
+
+@dataclass
+class OTResult:
+    """Result of :func:`wasserstein` with ``return_result=True`` or ``return_plan=True``.
+
+    Attributes
+    ----------
+    value : float
+        The transport cost (W_2^2 for l2sq, W_1 for l2; see the module notes).
+    method, cost : str
+        What computed it.
+    n_a, n_b : int
+        Sample sizes.
+    seconds : float
+        Wall-clock time of the computation (validation included).
+    plan : numpy.ndarray or None
+        The (n_a, n_b) plan (exact and sinkhorn, on request).
+    info : dict
+        Method details: ``epsilon``, ``entropic``, ``n_iter``, ``n_newton``,
+        ``marginal_error`` (sinkhorn); ``n_projections``, ``p``, ``seed``
+        (sliced); ``converged``.
+    """
+
+    value: float
+    method: str
+    cost: str
+    n_a: int
+    n_b: int
+    seconds: float
+    plan: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def distance(self) -> float:
+        """The distance in units of the data: sqrt(value) for l2sq (W_2 or SW_2), else value."""
+        return math.sqrt(max(self.value, 0.0)) if self.cost == "l2sq" else self.value
+
+
+def wasserstein(
+    x: Any,
+    y: Any,
+    cost: str | Cost | CostFn = "l2sq",
+    method: str = "exact",
+    a: Any = None,
+    b: Any = None,
+    *,
+    epsilon: float | None = None,
+    epsilon_rel: float | None = None,
+    n_projections: int = 50,
+    seed: int | None = 0,
+    tol: float = 1e-6,
+    max_iter: int | None = None,
+    check_convergence: bool = True,
+    return_plan: bool = False,
+    return_result: bool = False,
+) -> float | OTResult:
+    r"""Transport cost W_c(x, y) = min over couplings of E c(X, Y) (eq. (1)).
+
+    Parameters
+    ----------
+    x, y : array or tensor, (n, ...) and (m, ...)
+        Samples: NumPy arrays or torch tensors (CPU or CUDA); a 1-D array
+        (n,) is n points on the line; images (n, C, H, W) are flattened.
+    cost : str, Cost or callable
+        ``"l2sq"`` (|x - y|^2, value W_2^2), ``"l2"`` (value W_1), ``"l1"``,
+        or a callable c(x, y) -> (n, m) (exact and sinkhorn only).
+    method : str
+        ``"exact"``, ``"sinkhorn"`` or ``"sliced"`` (module notes).
+    a, b : array, optional
+        Non-negative sample weights of equal total (default uniform).
+    epsilon, epsilon_rel : float, optional
+        Sinkhorn regularization, absolute or relative to the median cost
+        (default ``epsilon_rel=0.01``).
+    n_projections : int
+        Directions of the sliced method (default 50).
+    seed : int or None
+        Seed of the sliced directions (default 0: reproducible).
+    tol : float
+        Sinkhorn marginal tolerance (L1, default 1e-6).
+    max_iter : int, optional
+        Iteration limit of the exact or Sinkhorn solver (default: theirs).
+    check_convergence : bool
+        Raise :class:`ConvergenceError` when a solver stops before
+        optimality / tolerance (default); False returns its last value with
+        ``info["converged"] = False``.
+    return_plan : bool
+        Return an :class:`OTResult` holding the plan (exact, sinkhorn).
+    return_result : bool
+        Return an :class:`OTResult` (value, method, cost, sizes, seconds, info).
+
+    Returns
+    -------
+    float or OTResult
+
+    Raises
+    ------
+    ShapeError
+        Samples of different dimensions, or weights of the wrong length.
+    DataError
+        Empty samples, NaN or inf, invalid weights.
+    ConfigError
+        Unknown cost or method (naming the closest), a cost the method
+        cannot use, invalid options.
+    ConvergenceError, ResourceError
+        A solver that did not converge; an exact problem too large for memory.
+    """
+    t0 = time.perf_counter()
+    check_choice(method, METHODS, "method")
+    c = get_cost(cost)
+    xs = as_samples(x, "x")
+    ys = as_samples(y, "y")
+    check_same_dim(xs, ys)
+    xs, ys = xs.detach(), ys.detach().to(xs.device)
+    info: dict[str, Any] = {}
+    plan = None
+    if method == "exact":
+        from vegan.ot.exact import exact_ot
+
+        r = exact_ot(
+            xs,
+            ys,
+            c,
+            a,
+            b,
+            max_iter=max_iter,
+            check_convergence=check_convergence,
+            return_plan=return_plan,
+        )
+        value, plan = r.value, r.plan
+        info.update(converged=r.converged, max_iter=r.max_iter)
+    elif method == "sinkhorn":
+        from vegan.ot.sinkhorn import sinkhorn
+
+        if epsilon is None and epsilon_rel is None:
+            epsilon_rel = DEFAULT_EPSILON_REL
+        r = sinkhorn(
+            xs,
+            ys,
+            epsilon,
+            epsilon_rel=epsilon_rel,
+            cost=c,
+            a=a,
+            b=b,
+            tol=tol,
+            max_iter=max_iter,
+            dtype=torch.float64,
+            check_convergence=check_convergence,
+            return_result=True,
+            return_plan=return_plan,
+        )
+        value = float(r.value)
+        if return_plan:
+            plan = r.plan.cpu().numpy()
+        info.update(
+            epsilon=r.epsilon,
+            entropic=float(r.entropic),
+            n_iter=r.n_iter,
+            n_newton=r.n_newton,
+            marginal_error=r.marginal_error,
+            converged=r.converged,
+        )
+    else:
+        from vegan.ot.sliced import sliced_wasserstein
+
+        if c.name not in ("l2sq", "l2") or c.scale != 1.0:
+            raise ConfigError(
+                f"method 'sliced' supports cost 'l2sq' (SW_2^2) and 'l2' (SW_1), not "
+                f"{c.name!r}; use method 'exact' or 'sinkhorn' for other costs"
+            )
+        p = 2 if c.name == "l2sq" else 1
+        w = sliced_wasserstein(
+            xs.double(), ys.double(), n_projections, p=p, seed=seed, a=a, b=b, power=True
+        )
+        value = float(w)
+        info.update(n_projections=n_projections, p=p, seed=seed, converged=True)
+    if not (return_result or return_plan):
+        return value
+    return OTResult(
+        value=value,
+        method=method,
+        cost=c.name,
+        n_a=xs.shape[0],
+        n_b=ys.shape[0],
+        seconds=time.perf_counter() - t0,
+        plan=plan,
+        info=info,
+    )
