@@ -285,7 +285,7 @@ class WGANGPConfig(DualConfig):
     "wgan-gp",
     WGANGPConfig,
     side="dual",
-    equation="(2), gradient penalty",
+    equation="(2), penalty",
     summary="WGAN-GP: critic of eq. (2) with a two-sided gradient penalty, weight 10",
 )
 def wgan_gp(cfg, shape, nets):
