@@ -30,7 +30,7 @@ SHORT_RUN = {"lr": 5e-4, "critic_lr": 5e-4}  # instead of 1e-4 (WGAN-GP), 2e-4 (
 
 #: recipe: (steps, options, factor). After the run, W2 must be below factor
 #: times its value at initialization. Seen (seed 0): W2 ratio 0.61 (wae-gan),
-#: 0.50 (aae), 0.51 (avb), 0.30 (gan), 0.50 (wgan), 0.27 (wgan-gp).
+#: 0.50 (aae), 0.51 (avb), 0.30 (gan), 0.50 (wgan), 0.33 (wgan-gp).
 CASES = {
     # lam = 1 and the unscaled cost: 0.05 and lam = 10 are the MNIST (pixel-sum) settings.
     "wae-gan": (300, {**SMALL, **ADVERSARY, "lam": 1.0, "cost_scale": 1.0}, 0.75),
@@ -38,7 +38,7 @@ CASES = {
     "avb": (300, SMALL, 0.7),
     "gan": (300, {**SMALL, **SHORT_RUN, "hidden": 128}, 0.5),
     "wgan": (300, {**SMALL, **SHORT_RUN, "critic_boost": False}, 0.7),
-    "wgan-gp": (300, {**SMALL, **SHORT_RUN, "hidden": 128, "gp_weight": 1.0}, 0.5),
+    "wgan-gp": (200, {**SMALL, **SHORT_RUN, "hidden": 128, "gp_weight": 1.0}, 0.5),
 }
 
 
@@ -62,7 +62,8 @@ def _samples(model) -> np.ndarray:
 
 def test_toy_metrics_on_the_data_itself():
     x = load_dataset("toy:8gaussians", "heldout", n=N).x.double().numpy()
-    assert toy_metrics(x)[0] == 8 and toy_metrics(x)[1] > 0.99
+    # Within 3 std in 2-D: P(chi_2 <= 3) = 1 - exp(-9/2) = 0.989.
+    assert toy_metrics(x)[0] == 8 and toy_metrics(x)[1] > 0.97
     assert toy_metrics(np.zeros((N, 2))) == (0, 0.0)
 
 

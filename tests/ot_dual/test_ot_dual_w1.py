@@ -53,11 +53,11 @@ def test_linear_critic_closed_forms():
     for lam in (10.0, 2.0):
         torch.manual_seed(0)
         raw = dual_w1(
-            x, y, critic=nn.Linear(2, 1), gp_weight=lam, lr=1e-2, steps=800, normalize=False
+            x, y, critic=nn.Linear(2, 1), gp_weight=lam, lr=2e-2, steps=300, normalize=False
         )
-        assert raw == pytest.approx(d + d**2 / (2 * lam), rel=2e-3)
+        assert raw == pytest.approx(d + d**2 / (2 * lam), rel=5e-3)
     torch.manual_seed(0)
-    value = dual_w1(x, y, critic=nn.Linear(2, 1), lr=1e-2, steps=800)
+    value = dual_w1(x, y, critic=nn.Linear(2, 1), lr=2e-2, steps=300)
     assert value == pytest.approx(d, rel=1e-3) and value <= d + 1e-6
 
 
