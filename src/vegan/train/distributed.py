@@ -1,0 +1,189 @@
+"""Data-parallel training on ``torch.distributed`` (launched by ``torchrun``).
+
+vegan does not invent its own engine: ``vegan train`` started by
+``torchrun --nproc_per_node N`` (or ``--nnodes``, or SLURM through torchrun)
+finds ``WORLD_SIZE``/``RANK``/``LOCAL_RANK`` in the environment, joins the
+process group (``gloo`` on CPU, ``nccl`` on CUDA) and trains as one run:
+
+* **Shards.** Every rank draws the same permutation of the data (same seed);
+  each global batch of ``batch_size`` items is cut into ``world`` equal
+  local batches, rank r taking the r-th. The union of the local batches is
+  exactly the batch a single process would draw.
+* **Noise.** Random draws that belong to samples (prior codes fed to a
+  generator, reparametrization noise) are drawn for the global batch with
+  the shared RNG stream and sliced the same way (:meth:`DistContext.local`),
+  so a run depends on the world size only through floating-point order.
+* **Gradients.** After each player's backward pass the gradients of its
+  parameters are averaged over ranks (one flattened all-reduce), which is
+  what DistributedDataParallel does, done per player because a recipe's
+  players call their networks in their own ways.
+* **Penalties on the whole batch** (MMD, sliced, Sinkhorn, the latent
+  adversary) default to ``penalty_scope = "global"``: codes are gathered
+  from all ranks with gradients (``all_gather`` with autograd) so the
+  penalty is the single-process one. ``"local"`` computes it on the local
+  batch (cheaper, a different objective: an average of per-shard penalties).
+* **Files.** Rank 0 alone writes logs, pictures and checkpoints; every rank
+  resumes from the same checkpoint. Batch norm uses local batch statistics
+  (as DDP does by default); running statistics are rank 0's.
+* **Failures.** The process group has a timeout (``VEGAN_DIST_TIMEOUT``
+  seconds, default 300): a rank that dies makes the others stop with an
+  error instead of hanging (torchrun also stops the survivors).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+
+from vegan.errors import ConfigError, VeganError
+
+
+class DistributedError(VeganError, RuntimeError):
+    """A collective failed or timed out (a rank died or the network broke)."""
+
+
+@dataclass
+class DistContext:
+    """The process's place in the run: world size, rank, and helpers for shards."""
+
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def local_size(self, global_n: int) -> int:
+        """This rank's share of a global batch of ``global_n`` (must divide evenly)."""
+        if global_n % self.world:
+            raise ConfigError(
+                f"batch_size {global_n} does not split over {self.world} "
+                f"processes; use a multiple of {self.world}"
+            )
+        return global_n // self.world
+
+    def local(self, x: torch.Tensor) -> torch.Tensor:
+        """Rows of a global tensor (n_global, ...) that belong to this rank."""
+        if not self.active:
+            return x
+        b = self.local_size(x.shape[0])
+        return x[self.rank * b : (self.rank + 1) * b]
+
+    def gather(self, x: torch.Tensor) -> torch.Tensor:
+        """Concatenate ``x`` from all ranks in rank order, keeping gradients to the local part."""
+        if not self.active:
+            return x
+        import torch.distributed.nn.functional as dist_fn
+
+        try:
+            return torch.cat(dist_fn.all_gather(x.contiguous()))
+        except RuntimeError as exc:
+            raise _lost(exc) from exc
+
+    def average_grads(self, params: list[torch.nn.Parameter]) -> None:
+        """Average the gradients of ``params`` over ranks (one flattened all-reduce)."""
+        if not self.active:
+            return
+        import torch.distributed as dist
+
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        try:
+            dist.all_reduce(flat)
+        except RuntimeError as exc:
+            raise _lost(exc) from exc
+        flat.div_(self.world)
+        offset = 0
+        for g in grads:
+            n = g.numel()
+            g.copy_(flat[offset : offset + n].view_as(g))
+            offset += n
+
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        """Average a tensor over ranks (for logged values)."""
+        if not self.active:
+            return values
+        import torch.distributed as dist
+
+        out = values.clone()
+        try:
+            dist.all_reduce(out)
+        except RuntimeError as exc:
+            raise _lost(exc) from exc
+        return out / self.world
+
+    def barrier(self) -> None:
+        if self.active:
+            import torch.distributed as dist
+
+            try:
+                dist.barrier()
+            except RuntimeError as exc:
+                raise _lost(exc) from exc
+
+
+_CURRENT = DistContext()
+
+
+def current() -> DistContext:
+    """The context of this process (world 1 unless :func:`init_from_env` joined a group)."""
+    return _CURRENT
+
+
+def _lost(exc: Exception) -> DistributedError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DistributedError(
+        f"rank {_CURRENT.rank}: a collective failed ({first[:200]}); another "
+        "process probably died; see its log, then resume with --resume"
+    )
+
+
+def init_from_env(device_type: str = "cpu") -> DistContext:
+    """Join the process group described by torchrun's environment variables, if any.
+
+    Returns the world-1 context when ``WORLD_SIZE`` is unset or 1.
+    """
+    global _CURRENT
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        _CURRENT = DistContext()
+        return _CURRENT
+    import torch.distributed as dist
+
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    timeout = float(os.environ.get("VEGAN_DIST_TIMEOUT", "300"))
+    backend = "nccl" if device_type == "cuda" else "gloo"
+    if device_type == "cuda":
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        try:
+            dist.init_process_group(backend=backend, timeout=timedelta(seconds=timeout))
+        except (RuntimeError, ValueError) as exc:
+            raise DistributedError(
+                f"could not join the process group ({exc}); launch with "
+                "torchrun, which sets MASTER_ADDR/MASTER_PORT"
+            ) from exc
+    _CURRENT = DistContext(world=world, rank=rank, local_rank=local_rank)
+    return _CURRENT
+
+
+def shutdown() -> None:
+    """Leave the process group (safe to call when none was joined)."""
+    global _CURRENT
+    if _CURRENT.active:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    _CURRENT = DistContext()
