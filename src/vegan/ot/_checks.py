@@ -42,6 +42,8 @@ def as_samples(x: Any, name: str = "x", dtype: torch.dtype | None = None) -> tor
             np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
         ):
             raise DataError(f"{name} has dtype {arr.dtype}; expected a numeric array")
+        if arr.ndim == 0:
+            raise DataError(f"{name} is a scalar; expected samples of shape (n, d)")
         if np.iscomplexobj(arr):
             raise DataError(f"{name} is complex; expected real-valued samples")
         if not np.issubdtype(arr.dtype, np.floating):
@@ -98,11 +100,12 @@ def as_weights(
             f"weights {name} have shape {tuple(t.shape)} but there are {n} samples; "
             f"give one weight per sample (shape ({n},))"
         )
-    if not bool(torch.isfinite(t).all()):
+    t_ = t.detach()
+    if not bool(torch.isfinite(t_).all()):
         raise DataError(f"weights {name} contain NaN or inf values")
-    if bool((t < 0).any()):
+    if bool((t_ < 0).any()):
         raise DataError(f"weights {name} contain negative values; weights must be >= 0")
-    if float(t.sum()) <= 0:
+    if float(t_.sum()) <= 0:
         raise DataError(f"weights {name} sum to 0; give at least one positive weight")
     return t
 
@@ -113,9 +116,9 @@ def check_masses(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Works on single weight vectors and on batches (..., n), (..., m).
     """
     sa, sb = a.sum(-1, keepdim=True), b.sum(-1, keepdim=True)
-    gap = float(((sa - sb).abs() / torch.maximum(sa, sb)).max())
+    gap = float(((sa - sb).abs() / torch.maximum(sa, sb)).detach().max())
     if gap > MASS_RTOL:
-        i = int(((sa - sb).abs() / torch.maximum(sa, sb)).reshape(-1).argmax())
+        i = int(((sa - sb).abs() / torch.maximum(sa, sb)).detach().reshape(-1).argmax())
         raise DataError(
             f"weights a sum to {float(sa.reshape(-1)[i]):.9g} but weights b sum to "
             f"{float(sb.reshape(-1)[i]):.9g}; optimal transport between empirical measures "

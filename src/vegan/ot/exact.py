@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import ot
 import torch
 
 from vegan.errors import ConvergenceError, DataError, ResourceError, ShapeError
@@ -69,7 +68,9 @@ class ExactResult:
         f_i + g_j <= C_ij, with equality on the support of P.
     converged : bool
         False only when ``check_convergence=False`` and the iteration limit
-        stopped the solver before optimality (the value is then an upper bound).
+        stopped the solver before optimality. The value is then not to be
+        trusted: the simplex's intermediate flow is not a coupling, so it is
+        neither an upper nor a lower bound.
     max_iter : int
         The iteration limit used.
     """
@@ -173,7 +174,8 @@ def exact_ot(
         (MNIST in 784-D needs about 50 n).
     check_convergence : bool
         Raise :class:`ConvergenceError` when the limit stops the solver before
-        optimality (default); with False, return ``converged=False`` instead.
+        optimality (default); with False, return ``converged=False`` instead
+        (the value is then meaningless, see :class:`ExactResult`).
     return_plan : bool
         Also return the optimal plan (an n x m float64 array).
     max_memory : int, optional
@@ -233,6 +235,8 @@ def _emd(
     b = check_masses(a, b)
     if max_iter is None:
         max_iter = max(10**7, 1000 * (n + m))
+    import ot  # POT, imported on first use (it takes a moment to load)
+
     an, bn = a.numpy(), b.numpy()
     with warnings.catch_warnings():
         # POT warns on early stops; the result code below is authoritative.
