@@ -36,3 +36,16 @@ def test_zoo_rejects_fixed_options_and_unknown_recipes(run_cli, tmp_path):
     assert code == 2 and "fixed by the zoo" in err
     code, _, err = run_cli(*base, "--recipes", "wae-mdm")
     assert code == 2 and "wae-mmd" in err
+
+
+def test_a_failing_recipe_is_recorded_and_the_zoo_goes_on(run_cli, tmp_path):
+    out = tmp_path / "zoo"
+    args = ["zoo", "--data", "toy:8gaussians", "--budget", "0.01", "--out", out, "--n", "50"]
+    # fit=nll needs a random decoder: the plain auto-encoder cannot take it, the VAE can
+    args += ["--recipes", "ae,vae", "--set", "fit=nll", "--set", "hidden=16", "--set", "depth=1"]
+    code, stdout, err = run_cli(*args)
+    assert code == 0, err
+    runs = {r["recipe"]: r for r in json.loads((out / "zoo.json").read_text())["runs"]}
+    assert runs["ae"]["status"] == "failed" and "random decoder" in runs["ae"]["reason"]
+    assert runs["vae"]["status"] == "ok" and "neg_elbo" in runs["vae"]["metrics"]
+    assert "| ae | primal | failed:" in stdout

@@ -199,6 +199,7 @@ def evaluate_model(
     out.settings = {
         "cost_w2": "l2sq (squared Euclidean, summed over pixels)",
         "cost_w1": "l2 (Euclidean)",
+        "samples": "decoder means G(z) for images, draws of P_G(Y|Z) for vectors",
         "sliced_projections": M.SLICED_PROJECTIONS,
         "mmd_kernel": "imq, WAE scales, C = 2 d sigma^2 of the held-out data (codes: of P_Z)",
     }

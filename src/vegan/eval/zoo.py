@@ -109,6 +109,7 @@ def run_zoo(
     from vegan.models.registry import get_recipe
     from vegan.train import rundir
     from vegan.train.api import fit
+    from vegan.train.loop import Interrupted
 
     log = log or _quiet
     if not budget_minutes > 0:
@@ -173,9 +174,15 @@ def run_zoo(
                 save_evaluation(run_dir, ev)
             entry.metrics = dict(ev.metrics)
             _training_stats(entry)
+        except Interrupted:
+            raise  # Ctrl-C stops the zoo (the run keeps its checkpoint; --resume continues)
         except VeganError as exc:
             entry.status, entry.reason = "failed", " ".join(str(exc).split())
             log(f"{prefix}: failed: {entry.reason}")
+        except Exception as exc:  # noqa: BLE001 - one broken recipe must not end a long zoo
+            first = (str(exc).splitlines() or [""])[0]
+            entry.status, entry.reason = "failed", f"internal error {type(exc).__name__}: {first}"
+            log(f"{prefix}: failed: {entry.reason} (a bug: please report it)")
     result = ZooResult(data, budget_minutes, seed, n, out, entries)
     ok = [e for e in entries if e.status == "ok"]
     for e in ok:
