@@ -30,11 +30,16 @@ def register(sub, formatter) -> None:
         formatter_class=formatter,
     )
     p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders to compare")
-    p.add_argument("--out", required=True, help="output file: .html (or .md with --format md)")
+    p.add_argument(
+        "--out",
+        required=True,
+        default=argparse.SUPPRESS,
+        help="output file: .html (or .md with --format md)",
+    )
     p.add_argument(
         "--format",
         choices=("html", "md"),
-        default=None,
+        default=argparse.SUPPRESS,
         help="html (self-contained) or md (Markdown + PNG files); default from --out's suffix",
     )
     p.add_argument("--n", type=positive_int, default=2000, help="evaluation samples per side")
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     out = make_report(
         args.run_dirs,
         args.out,
-        fmt=args.format,
+        fmt=getattr(args, "format", None),
         n=args.n,
         seed=args.seed,
         k=args.k,

@@ -36,15 +36,24 @@ def register(sub, formatter) -> None:
         description=HELP,
         formatter_class=formatter,
     )
-    p.add_argument("--data", required=True, help="dataset: mnist, toy:8gaussians, a path...")
+    hide = argparse.SUPPRESS  # no "(default: None)" in the help
     p.add_argument(
-        "--budget", type=_minutes, required=True, help="training time per recipe, in minutes"
+        "--data", required=True, default=hide, help="dataset: mnist, toy:8gaussians, a path..."
     )
-    p.add_argument("--out", required=True, help="zoo folder (one run folder per recipe)")
+    p.add_argument(
+        "--budget",
+        type=_minutes,
+        required=True,
+        default=hide,
+        help="training time per recipe, in minutes",
+    )
+    p.add_argument(
+        "--out", required=True, default=hide, help="zoo folder (one run folder per recipe)"
+    )
     p.add_argument(
         "--recipes",
-        default=None,
-        help="comma-separated recipes to train (default: every registered recipe)",
+        default=hide,
+        help="comma-separated recipes to train; every registered recipe when not given",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of every run and of the evaluation")
     p.add_argument("--n", type=positive_int, default=2000, help="evaluation samples per side")
@@ -59,6 +68,7 @@ def register(sub, formatter) -> None:
         dest="sets",
         action="append",
         metavar="KEY=VALUE",
+        default=hide,
         help="option for every recipe (repeatable), e.g. --set batch_size=64",
     )
     p.add_argument("--format", choices=("html", "md"), default="html", help="report format")
@@ -84,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(f"vegan zoo: {msg}", file=sys.stderr, flush=True)
 
-    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()] if args.recipes else None
+    names = getattr(args, "recipes", "")
+    recipes = [r.strip() for r in names.split(",") if r.strip()] or None
     result = run_zoo(
         args.data,
         args.budget,
@@ -92,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         recipes=recipes,
         seed=args.seed,
         n=args.n,
-        sets=parse_sets(args.sets),
+        sets=parse_sets(getattr(args, "sets", None)),
         resume=args.resume,
         overwrite=args.overwrite,
         device=args.device,
