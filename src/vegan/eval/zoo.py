@@ -6,6 +6,8 @@ practically unbounded number of epochs (so the budget is what stops it),
 the same seed and the recipe's own defaults otherwise; evaluates each run
 (``OUT/RECIPE/eval.json``); and writes ``OUT/report.html`` (or ``.md``),
 ``OUT/zoo.json`` and ``OUT/zoo.md`` (the table, ready for BENCHMARKS.md).
+Losses are logged every 10 steps and quick metrics every epoch (both can be
+changed with ``sets``), so even short budgets draw curves.
 This is the cookbook in one command.
 
 A recipe that fails (diverges, or cannot take the data) is recorded with
@@ -133,6 +135,7 @@ def run_zoo(
             )
     options = {
         "eval_every": eval_every,
+        "log_every": 10,  # short budgets still draw curves
         **user_sets,
         "time_budget": 60.0 * budget_minutes,
         "epochs": ZOO_EPOCHS,
