@@ -100,3 +100,18 @@ def test_inception_fid_goes_through_torch_fidelity(run_cli, mnist_run, monkeypat
     monkeypatch.setenv("VEGAN_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
     obj = _eval_json(run_cli, mnist_run, "--n", "60", "--no-save")
     assert "weights not found" in obj["skipped"]["fid_inception"]
+
+
+def test_non_mnist_images_skip_the_feature_metrics(run_cli, tmp_path):
+    import numpy as np
+
+    import vegan
+
+    data = tmp_path / "imgs.npy"
+    np.save(data, np.random.default_rng(0).random((60, 1, 8, 8), dtype=np.float32))
+    run = tmp_path / "run"
+    sets = {"backbone": "mlp", "hidden": 16, "depth": 1, "batch_size": 16}
+    vegan.fit("ae", str(data), run, steps=2, sets=sets, progress=False)
+    obj = _eval_json(run_cli, run, "--n", "12", "--no-save")
+    assert "MNIST" in obj["skipped"]["features"] and "fd_mnist_cnn" not in obj
+    assert obj["sharpness"] > 0 and obj["n"] == 12 and "w2sq_real" in obj
