@@ -37,6 +37,15 @@ def test_matches_pot_with_unequal_sizes_and_weights():
     )
 
 
+def test_torch_path_equals_numpy_path():
+    # CPU inputs without gradients take a NumPy path; with gradients the torch one
+    rng = np.random.default_rng(9)
+    x, y = torch.from_numpy(rng.normal(size=(50, 6))), torch.from_numpy(rng.normal(size=(50, 6)))
+    v_np = sliced_wasserstein(x, y, seed=0, p=1.5)
+    v_t = sliced_wasserstein(x.clone().requires_grad_(True), y, seed=0, p=1.5)
+    assert float(v_t.detach()) == pytest.approx(float(v_np), rel=1e-12)
+
+
 def test_one_dimension_equals_exact_and_quantile_formula():
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=50), rng.gamma(2.0, size=70)

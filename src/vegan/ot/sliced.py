@@ -14,12 +14,15 @@ with uniform weights, the mean of |x_(i) - y_(i)|^p over sorted values).
 :func:`sliced_wasserstein` returns :math:`SW_p = (\cdot)^{1/p}` like POT's
 ``ot.sliced_wasserstein_distance``, or :math:`SW_p^p` with ``power=True`` (the
 form latent penalties use, SWAE). Cost: O(K (n + m) (d + log(n + m))).
+CPU tensors that need no gradient take a NumPy path (same formula; NumPy's
+BLAS and sort are faster than torch's on some CPUs).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from vegan.errors import ConfigError, ShapeError
@@ -152,7 +155,19 @@ def sliced_wasserstein(
     if a is not None or b is not None:
         wa = as_weights(a, xs.shape[0], "a", xs.dtype, xs.device)
         wb = check_masses(wa, as_weights(b, ys.shape[0], "b", xs.dtype, xs.device))
-    w = wasserstein_1d_batch(xs @ theta, ys @ theta, p, wa, wb).mean()
+    fast = (
+        wa is None
+        and xs.shape[0] == ys.shape[0]
+        and xs.device.type == "cpu"
+        and not (torch.is_grad_enabled() and (xs.requires_grad or ys.requires_grad))
+    )
+    if fast:
+        # No gradient needed on CPU: NumPy's BLAS and sort (faster than torch's here).
+        xn, yn, tn = xs.detach().numpy(), ys.detach().numpy(), theta.detach().numpy()
+        diff = np.sort(xn @ tn, axis=0) - np.sort(yn @ tn, axis=0)
+        w = torch.as_tensor(np.mean(np.abs(diff) ** p), dtype=xs.dtype)
+    else:
+        w = wasserstein_1d_batch(xs @ theta, ys @ theta, p, wa, wb).mean()
     if power:
         return w
     # p-th root with a finite (zero) gradient at 0
