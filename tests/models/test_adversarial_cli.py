@@ -122,3 +122,39 @@ def test_resume_is_bit_identical(run_cli, tmp_path, recipe, extra):
     assert len(players) == 2, players  # both players' optimizer states are saved
     for key in t1:
         assert torch.equal(t1[key], t2[key]), key
+
+
+class _BreaksAfter(torch.nn.Module):
+    """A critic that returns NaN from its ``n``-th call on (a divergence on cue)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.net, self.calls, self.n = torch.nn.Linear(2, 1), 0, n
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.net(x)
+        return out * float("nan") if self.calls >= self.n else out
+
+
+def test_divergence_names_the_player_and_keeps_the_last_checkpoint(tmp_path):
+    import vegan
+    from vegan.errors import DivergenceError
+
+    run = tmp_path / "run"
+    # wgan-gp calls the critic 3 times per critic step (real, fake,
+    # interpolates), 5 steps per iteration, plus once per generator step: 16
+    # calls per iteration after the 4 of fit's shape probe. Call 118 falls in
+    # iteration 8; checkpoints were written at steps 3 and 6.
+    with pytest.raises(DivergenceError, match=r"player 'critic' at step 8;.*step-00000006"):
+        vegan.fit(
+            "wgan-gp",
+            "toy:8gaussians",
+            run,
+            steps=20,
+            progress=False,
+            nets={"critic": _BreaksAfter(8 * 16 - 10)},
+            checkpoint_every=3,
+            samples_every=0,
+        )
+    assert [p.name for p in list_checkpoints(run)][-1] == "step-00000006.json"
