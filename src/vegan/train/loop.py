@@ -234,7 +234,14 @@ class Trainer:
                     sums[key] = sums[key] + value if key in sums else value.clone()
                 count += 1
                 bar.update(1)
-                if self.step % self.cfg.log_every == 0 or self.step == self.total:
+                budget = self.cfg.time_budget
+                if budget and self.elapsed_before + self._elapsed() >= budget:
+                    self.total = self.step  # the budget ends the run here (logged, saved)
+                if (
+                    self.step % self.cfg.log_every == 0
+                    or self.step == self.total
+                    or self._stop_signal is not None
+                ):
                     now = time.perf_counter()
                     record = self._log(sums, count, now - t_log)
                     bar.set_postfix(
@@ -253,9 +260,6 @@ class Trainer:
                     not self.cfg.checkpoint_every and end_of_epoch
                 ):
                     self.save()
-                budget = self.cfg.time_budget
-                if budget and self.elapsed_before + self._elapsed() >= budget:
-                    self.total = self.step  # the budget ends the run here
                 if self._stop_signal is not None:
                     self.save()
                     raise Interrupted(
