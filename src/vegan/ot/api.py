@@ -154,17 +154,10 @@ def wasserstein(
     info: dict[str, Any] = {}
     plan = None
     if method == "exact":
-        from vegan.ot.exact import exact_ot
+        from vegan.ot.exact import _exact_ot
 
-        r = exact_ot(
-            xs,
-            ys,
-            c,
-            a,
-            b,
-            max_iter=max_iter,
-            check_convergence=check_convergence,
-            return_plan=return_plan,
+        r = _exact_ot(
+            xs.double(), ys.double(), c, a, b, max_iter, check_convergence, return_plan, None
         )
         value, plan = r.value, r.plan
         info.update(converged=r.converged, max_iter=r.max_iter)

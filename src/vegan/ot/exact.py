@@ -116,10 +116,15 @@ def cost_matrix(
     expansion clamped at 0); other costs and GPU tensors go through
     ``Cost.pairwise`` block by block.
     """
-    c = get_cost(cost)
     xs = as_samples(x, "x", dtype=dtype)
     ys = as_samples(y, "y", dtype=dtype).to(xs.device)
     check_same_dim(xs, ys)
+    return _cost_matrix(xs, ys, get_cost(cost))
+
+
+def _cost_matrix(xs: torch.Tensor, ys: torch.Tensor, c: Cost) -> np.ndarray:
+    """:func:`cost_matrix` for validated samples of the same dtype and device."""
+    dtype = xs.dtype
     n, m = xs.shape[0], ys.shape[0]
     out = np.empty((n, m), dtype=np.float64 if dtype == torch.float64 else np.float32)
     rows = max(1, CHUNK_ENTRIES // m)
@@ -186,14 +191,31 @@ def exact_ot(
     ExactResult
         ``value`` (float), ``plan``, dual potentials ``f``, ``g``, ``converged``.
     """
-    xs = as_samples(x, "x")
-    ys = as_samples(y, "y")
+    xs = as_samples(x, "x", dtype=torch.float64)
+    ys = as_samples(y, "y", dtype=torch.float64).to(xs.device)
     check_same_dim(xs, ys)
+    return _exact_ot(
+        xs, ys, get_cost(cost), a, b, max_iter, check_convergence, return_plan, max_memory
+    )
+
+
+def _exact_ot(
+    xs: torch.Tensor,
+    ys: torch.Tensor,
+    c: Cost,
+    a: Any,
+    b: Any,
+    max_iter: int | None,
+    check_convergence: bool,
+    return_plan: bool,
+    max_memory: int | None,
+) -> ExactResult:
+    """:func:`exact_ot` for validated float64 samples on one device."""
     n, m = xs.shape[0], ys.shape[0]
     check_memory(n, m, max_memory)
     wa = as_weights(a, n, "a", torch.float64, "cpu")
     wb = as_weights(b, m, "b", torch.float64, "cpu")
-    M = cost_matrix(xs, ys, cost)
+    M = _cost_matrix(xs, ys, c)
     return _emd(M, wa, wb, max_iter, check_convergence, return_plan)
 
 

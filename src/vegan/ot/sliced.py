@@ -132,9 +132,10 @@ def sliced_wasserstein(
     xs = as_samples(x, "x")
     ys = as_samples(y, "y").to(xs.device)
     check_same_dim(xs, ys)
-    if xs.dtype != ys.dtype:
-        dt = torch.promote_types(xs.dtype, ys.dtype)
-        xs, ys = xs.to(dt), ys.to(dt)
+    dt = torch.promote_types(xs.dtype, ys.dtype)
+    if dt in (torch.float16, torch.bfloat16):
+        dt = torch.float32  # half-precision sorting and products lose too much
+    xs, ys = xs.to(dt), ys.to(dt)
     try:
         p = float(p)
     except (TypeError, ValueError) as exc:
