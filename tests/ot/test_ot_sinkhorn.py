@@ -205,3 +205,14 @@ def test_option_errors():
         sinkhorn(np.zeros((4, 2)), np.zeros((4, 2)), epsilon_rel=0.1)
     with pytest.raises(DataError, match="NaN"):
         sinkhorn_from_cost(torch.tensor([[0.0, float("nan")]]), 0.1)
+
+
+def test_small_problems_restore_the_thread_setting():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x, y, _, _ = _problem(9, n=20, m=20)
+        sinkhorn_divergence(x, y, 0.5)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -41,7 +41,9 @@ on any device, for one problem or a batch (B, n, m) of equal-size problems:
    normal floating range, so no underflow to denormals and no overflow);
    the iterations then only update small scalings u = e^alpha, v = e^beta,
    which costs two matrix-vector products per iteration (memory-bound BLAS,
-   about 50x cheaper than a logsumexp pass over the n x m matrix). The
+   30 to 50x cheaper than a logsumexp pass over the n x m matrix; batched
+   problems are multiplied one at a time, as CPU BLAS is slow on batched
+   matrix-vector products). The
    scalings are folded back into (f, g) and K is rebuilt when they grow
    past e^100 (float64) or e^20 (float32).
 3. *Newton acceleration* at the target epsilon (float64 only by default):
@@ -49,10 +51,16 @@ on any device, for one problem or a batch (B, n, m) of equal-size problems:
    semi-dual (Brauer et al. 2017, "A Sinkhorn-Newton method for entropic
    optimal transport"): the Newton system on g, with f eliminated, is solved
    by Jacobi-preconditioned conjugate gradients (two kernel products per CG
-   iteration), with a backtracking line search on the marginal error and a
-   fall-back to plain Sinkhorn iterations if a step fails. Sinkhorn's
-   sublinear tail at small epsilon (thousands of iterations) becomes a few
-   Newton steps.
+   iteration); a step changes no log-scaling by more than 10 (trust region)
+   and is accepted by backtracking (Armijo on the semi-dual, or a smaller
+   marginal error), with a fall-back to plain Sinkhorn iterations when it
+   fails. Sinkhorn's sublinear tail at small epsilon (thousands of
+   iterations, sometimes a plateau) becomes a few Newton steps: on 2,000
+   MNIST images per side at epsilon = 1% of the median cost, about 500
+   iteration-equivalents instead of about 4,000.
+
+The solver gives up (``converged=False``) when the work budget ``max_iter``
+is spent or when 1,000 iterations pass without a 10% decrease of the error.
 
 Stopping rule: the L1 error of the column marginal, sum_j |(P^T 1)_j - b_j|,
 evaluated after the row update (so the row marginal is exact). POT's
@@ -80,7 +88,9 @@ stops on stagnation); Newton steps are off by default in float32.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +117,8 @@ NEWTON_START = 1e-2
 STALL_ITER = 1000
 #: Largest change of a log-scaling (units of epsilon) tried by a Newton step.
 NEWTON_MAX_STEP = 10.0
+#: Kernel entries (B n m) up to which CPU problems run on one intra-op thread.
+SMALL_PROBLEM = 2**18
 #: Conjugate-gradient iterations allowed per Newton step.
 CG_MAX_ITER = 1000
 
@@ -438,6 +450,28 @@ def _bdot(P: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.dot(P[i].reshape(-1), C[i].reshape(-1)) for i in range(P.shape[0])])
 
 
+@contextlib.contextmanager
+def _intra_op_threads(entries: int, device: torch.device) -> Iterator[None]:
+    """Run small CPU problems on one intra-op thread.
+
+    Below :data:`SMALL_PROBLEM` kernel entries the solver is bound by the
+    overhead of its many small tensor operations, and torch's thread pool
+    only adds latency; on a busy machine every parallel region can wait
+    milliseconds for a descheduled worker (measured: a 100-point divergence
+    took 3.6 s with 2 threads on a loaded 2-core machine, 63 ms with 1).
+    The previous setting is restored on exit (it is process-wide meanwhile).
+    """
+    n_threads = torch.get_num_threads()
+    if device.type != "cpu" or entries > SMALL_PROBLEM or n_threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)
+
+
 def _entropic_ot(
     C: torch.Tensor,
     a: torch.Tensor,
@@ -456,7 +490,7 @@ def _entropic_ot(
     Cd = C.detach().to(dtype).contiguous()
     ad, bd = a.detach().to(dtype), b.detach().to(dtype)
     use_newton = (dtype == torch.float64) if newton is None else bool(newton)
-    with torch.no_grad():
+    with torch.no_grad(), _intra_op_threads(Cd.numel(), Cd.device):
         st, converged = _solve(Cd, ad, bd, eps, tol, max_iter, scaling, use_newton)
         # plan P = diag(a e^alpha) K diag(b e^beta), built in place of the kernel
         P = st.K
@@ -638,25 +672,12 @@ def sinkhorn(
         A 0-d tensor <P, C> (differentiable), or the full result.
     """
     xs, ys, c, wa, wb, dt, out = _prepare(x, y, cost, a, b, dtype)
-    C = c.pairwise(xs, ys)
     tol_, iters, scaling, check = _check_options(tol, max_iter, scaling, check_convergence)
-    eps = _resolve_epsilon(epsilon, epsilon_rel, C)
-    res = _squeeze(
-        _entropic_ot(
-            C[None],
-            wa[None],
-            wb[None],
-            eps,
-            tol_,
-            iters,
-            scaling,
-            newton,
-            dt,
-            check,
-            return_plan,
-            out,
-        )
-    )
+    with _intra_op_threads(xs.shape[0] * ys.shape[0], xs.device):
+        C = c.pairwise(xs, ys)
+        eps = _resolve_epsilon(epsilon, epsilon_rel, C)
+        args = (eps, tol_, iters, scaling, newton, dt, check, return_plan, out)
+        res = _squeeze(_entropic_ot(C[None], wa[None], wb[None], *args))
     return res if (return_result or return_plan) else res.value
 
 
@@ -690,21 +711,23 @@ def sinkhorn_divergence(
     """
     xs, ys, c, wa, wb, dt, out = _prepare(x, y, cost, a, b, dtype)
     tol_, iters, scaling, check = _check_options(tol, max_iter, scaling, check_convergence)
-    Cxy = c.pairwise(xs, ys)
-    eps = _resolve_epsilon(epsilon, epsilon_rel, Cxy)
-    Cxx = c.pairwise(xs, xs)
-    Cyy = c.pairwise(ys, ys)
-    args = (eps, tol_, iters, scaling, newton, dt, check, False, out)
-    if xs.shape[0] == ys.shape[0]:
-        res = _entropic_ot(
-            torch.stack([Cxy, Cxx, Cyy]),
-            torch.stack([wa, wa, wb]),
-            torch.stack([wb, wa, wb]),
-            *args,
-        )
-        ot_xy, ot_xx, ot_yy = res.entropic
-    else:
-        ot_xy = _entropic_ot(Cxy[None], wa[None], wb[None], *args).entropic[0]
-        ot_xx = _entropic_ot(Cxx[None], wa[None], wa[None], *args).entropic[0]
-        ot_yy = _entropic_ot(Cyy[None], wb[None], wb[None], *args).entropic[0]
+    n, m = xs.shape[0], ys.shape[0]
+    with _intra_op_threads(n * m + n * n + m * m, xs.device):
+        Cxy = c.pairwise(xs, ys)
+        eps = _resolve_epsilon(epsilon, epsilon_rel, Cxy)
+        Cxx = c.pairwise(xs, xs)
+        Cyy = c.pairwise(ys, ys)
+        args = (eps, tol_, iters, scaling, newton, dt, check, False, out)
+        if n == m:
+            res = _entropic_ot(
+                torch.stack([Cxy, Cxx, Cyy]),
+                torch.stack([wa, wa, wb]),
+                torch.stack([wb, wa, wb]),
+                *args,
+            )
+            ot_xy, ot_xx, ot_yy = res.entropic
+        else:
+            ot_xy = _entropic_ot(Cxy[None], wa[None], wb[None], *args).entropic[0]
+            ot_xx = _entropic_ot(Cxx[None], wa[None], wa[None], *args).entropic[0]
+            ot_yy = _entropic_ot(Cyy[None], wb[None], wb[None], *args).entropic[0]
     return ot_xy - 0.5 * (ot_xx + ot_yy)
