@@ -1,0 +1,135 @@
+"""Regenerate the sample grids of the cookbook page (docs/figures/cookbook/).
+
+Every figure is the picture ``RUN/samples.png`` that ``vegan train`` writes at
+the end of a run (for 2-D data: 2,000 samples over the data; for images: a
+grid of 64 samples), made by the exact command that ``docs/cookbook.md``
+prints under it and copied to ``docs/figures/cookbook/DATASET-RECIPE.png``:
+
+    vegan train RECIPE --data DATA --out runs/figures/DATASET/RECIPE ARGS
+
+Usage (from the repository root)::
+
+    OMP_NUM_THREADS=1 python docs/make_figures.py                 # everything
+    python docs/make_figures.py --data toy --recipes wae-mmd,vae  # a subset
+    python docs/make_figures.py --list                            # print the commands
+
+Runs go to ``runs/figures/`` (not committed); an existing run is resumed up
+to the stated total rather than trained again, so an interrupted regeneration
+continues where it stopped. ``docs/figures/cookbook/budgets.json`` records,
+per figure, the command, the steps reached and the wall time on the machine
+that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "docs" / "figures" / "cookbook"
+RUNS = Path("runs") / "figures"
+
+RECIPES = (
+    "ae",
+    "vae",
+    "wae-mmd",
+    "swae",
+    "sinkhorn-wae",
+    "wae-gan",
+    "aae",
+    "avb",
+    "gan",
+    "wgan",
+    "wgan-gp",
+)
+
+#: Training budget per dataset; the dual recipes on MNIST get a step budget
+#: (their epochs cost n_critic times more and WGAN starts with 100 critic steps).
+BUDGETS: dict[str, dict[str, list[str]]] = {
+    "toy": {r: ["--steps", "2000"] for r in RECIPES},
+    "mnist": {
+        **{r: ["--epochs", "2"] for r in RECIPES},
+        "gan": ["--epochs", "2"],
+        "wgan": ["--steps", "100"],
+        "wgan-gp": ["--steps", "150"],
+    },
+}
+DATA = {"toy": "toy:8gaussians", "mnist": "mnist"}
+
+
+def commands(dataset: str, recipe: str) -> tuple[list[str], Path]:
+    """(train command, figure path) for one figure, as run from the repository root."""
+    run = RUNS / dataset / recipe
+    fig = FIGURES / f"{dataset}-{recipe}.png"
+    train = ["vegan", "train", recipe, "--data", DATA[dataset], "--out", str(run)]
+    train += BUDGETS[dataset][recipe]
+    return train, fig
+
+
+def _vegan(args: list[str]) -> None:
+    exe = Path(sys.executable).parent / "vegan"
+    cmd = [str(exe) if exe.exists() else "vegan", *args[1:]]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", default="toy,mnist", help="toy, mnist or both (comma-separated)")
+    p.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated recipes")
+    p.add_argument("--list", action="store_true", help="print the commands and exit")
+    args = p.parse_args(argv)
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    record_path = FIGURES / "budgets.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    for dataset in args.data.split(","):
+        for recipe in args.recipes.split(","):
+            train, fig = commands(dataset, recipe)
+            if args.list:
+                print(shlex.join(train))
+                continue
+            run = ROOT / train[train.index("--out") + 1]
+            t0 = time.time()
+            resume = ["--resume"] if run.exists() else []
+            _vegan([*train, "--no-progress", *resume])
+            seconds = time.time() - t0
+            shutil.copyfile(run / "samples.png", fig)
+            lines = (run / "metrics.jsonl").read_text().splitlines()
+            steps = [s for s in map(json.loads, lines) if "step" in s]
+            key = f"{dataset}-{recipe}"
+            if key in record and steps and record[key].get("steps") == steps[-1].get("step"):
+                continue  # nothing new was trained: keep the record of the run that made it
+            record[key] = {
+                "train": shlex.join(train),
+                "figure": str(fig.relative_to(ROOT)),
+                "steps": steps[-1].get("step") if steps else None,
+                "epochs": round(steps[-1].get("epoch", 0), 2) if steps else None,
+                "train_seconds": round(steps[-1].get("time", seconds), 1) if steps else None,
+                "machine": f"{platform.machine()}, {_cores()} cores, torch {_torch()}",
+                "date": time.strftime("%Y-%m-%d"),
+            }
+            record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            print(f"{fig.relative_to(ROOT)}: {seconds:.0f} s", flush=True)
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _torch() -> str:
+    import torch
+
+    return torch.__version__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
