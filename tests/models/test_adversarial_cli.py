@@ -40,11 +40,6 @@ def test_recipes_lists_every_recipe_and_the_pot_alias(run_cli):
     assert code == 0 and "gp_weight" in out and "n_critic" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vegan/cli/recipes.py builds its alias table before list_recipes() loads the "
-    "recipe modules, so a fresh 'vegan recipes' omits '(pot)'",
-)
 def test_recipes_shows_the_alias_in_a_fresh_process():
     out = subprocess.run(
         [sys.executable, "-m", "vegan", "recipes"], capture_output=True, text=True, check=True

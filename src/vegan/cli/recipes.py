@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
             shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
             print(f"  {name:<18} {typ:<6} {str(shown):<14} {help_}")
         return 0
+    book = list_recipes()  # loads every recipe module, which fills ALIASES
     aliases = {v: k for k, v in ALIASES.items()}
-    for r in list_recipes():
+    for r in book:
         name = r.name + (f" ({aliases[r.name]})" if r.name in aliases else "")
         print(f"{name:<16} {r.side:<7} eq. {r.equation:<20} {r.summary}")
     return 0
