@@ -67,7 +67,7 @@ def settings(quick: bool) -> dict[str, Any]:
         }
     return {
         "data": "mnist",
-        "steps": 4000,
+        "steps": 3000,
         "backbone": "mlp",
         "hidden": 512,
         "depth": 2,

@@ -94,8 +94,8 @@ def settings(quick: bool) -> dict[str, Any]:
         "sizes": [256, 1024],
         "seeds": 3,
         "lams": [1.0, 10.0, 100.0],
-        "primal_steps": 800,
-        "dual_steps": 800,
+        "primal_steps": 500,
+        "dual_steps": 500,
         "batch": 128,
         "hidden": 128,
         "depth": 2,
@@ -591,6 +591,7 @@ def _figures(ctx: Context, table: list[dict[str, Any]]) -> None:
                 ax.set_visible(False)
                 continue
             ax.set_xscale("log")
+            ax.minorticks_off()
             ax.set_xticks(s["dims"])
             ax.set_xticklabels([str(d) for d in s["dims"]])
             if key == "rel_err_value":

@@ -22,7 +22,7 @@ checks, with a continuous P_Z:
    is the exact W_2^2 between the batch's weighted codes and N(0, 1)
    (:func:`~vegan.experiments.laws1d.w2sq_to_normal`, the 1-D sliced penalty
    of SWAE with the prior's quantile function in closed form).
-2. **Toy data.** ``wae-mmd`` and ``wae-gan`` trained on ``toy:8gaussians``
+2. **Toy data.** ``wae-mmd`` and ``wae-gan`` trained on ``toy:moons``
    for several lambda: the trained primal objective E c(X, G(E(X))) against
    the exact W_2^2 between data and generated samples (network simplex),
    and how far the relaxation lets Q_Z drift from P_Z.
@@ -112,9 +112,9 @@ def settings(quick: bool) -> dict[str, Any]:
                 "quantile_nodes": 200_000,
             },
             "toy": {
-                "data": "toy:8gaussians",
+                "data": "toy:moons",
                 "recipes": ["wae-mmd", "wae-gan"],
-                "lams": [1.0, 100.0],
+                "lams": {"wae-mmd": [1.0, 100.0], "wae-gan": [1.0]},
                 "steps": 60,
                 "hidden": 64,
                 "depth": 2,
@@ -136,9 +136,12 @@ def settings(quick: bool) -> dict[str, Any]:
             "quantile_nodes": 2_000_000,
         },
         "toy": {
-            "data": "toy:8gaussians",
+            "data": "toy:moons",
             "recipes": ["wae-mmd", "wae-gan"],
-            "lams": [0.1, 1.0, 10.0, 100.0],
+            "lams": {
+                "wae-mmd": [1.0, 10.0, 100.0, 1000.0, 10000.0],
+                "wae-gan": [0.1, 1.0, 10.0, 100.0],
+            },
             "steps": 2000,
             "hidden": 128,
             "depth": 3,
@@ -452,7 +455,7 @@ def _toy(ctx: Context) -> dict[str, Any]:
     runs = []
     with tempfile.TemporaryDirectory(prefix="vegan-theorem1-") as tmp:
         for recipe in s["recipes"]:
-            for lam in s["lams"]:
+            for lam in s["lams"][recipe]:
                 opts = {
                     "lam": lam,
                     "cost_scale": 1.0,
