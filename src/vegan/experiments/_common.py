@@ -160,7 +160,8 @@ def provenance(command: str | None) -> dict[str, Any]:
     commit = _git(["rev-parse", "HEAD"], here)
     dirty = None
     if commit is not None:
-        status = _git(["status", "--porcelain", "--untracked-files=no"], here)
+        # Uncommitted changes to the package itself (tests and docs do not change results).
+        status = _git(["status", "--porcelain", "--untracked-files=no", "--", "."], here)
         dirty = bool(status) if status is not None else None
     return {
         "vegan": vegan.__version__,

@@ -218,18 +218,14 @@ def _figure(ctx, inputs, pics, models, reference) -> None:
     from vegan.plots import image_grid
 
     plt = pyplot()
-    fig, axes = plt.subplots(
-        1, 4, figsize=(16, 4.6), gridspec_kw={"width_ratios": [1, 1, 1.1, 1.1]}
-    )
-    for ax, recipe in zip(axes[:2], RECIPES, strict=True):
+    fig = plt.figure(figsize=(15, 8.5))
+    grid = fig.add_gridspec(2, 3, height_ratios=[2.2, 1.0], width_ratios=[1, 1, 1.15])
+    for i, recipe in enumerate(RECIPES):
+        ax = fig.add_subplot(grid[0, i])
         ax.imshow(image_grid(pics[recipe][0], nrow=8), cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"{recipe}: samples G(z), z ~ P_Z", fontsize=10)
         ax.axis("off")
-    rows = torch.cat([inputs, pics["vae"][1], pics["wae-mmd"][1]])
-    axes[2].imshow(image_grid(rows, nrow=16), cmap="gray", vmin=0, vmax=255)
-    axes[2].set_title("reconstructions: input / vae / wae-mmd", fontsize=10)
-    axes[2].axis("off")
-    ax = axes[3]
+    ax = fig.add_subplot(grid[0, 2])
     keys = [("sharpness_samples", "samples"), ("sharpness_reconstructions", "reconstructions")]
     xs = np.arange(len(keys))
     for i, recipe in enumerate(RECIPES):
@@ -239,6 +235,11 @@ def _figure(ctx, inputs, pics, models, reference) -> None:
     ax.set_xticklabels([lab for _, lab in keys])
     ax.set_title("sharpness (mean gradient magnitude)", fontsize=10)
     ax.legend(fontsize=8)
+    ax = fig.add_subplot(grid[1, :])
+    rows = torch.cat([inputs, pics["vae"][1], pics["wae-mmd"][1]])
+    ax.imshow(image_grid(rows, nrow=len(inputs)), cmap="gray", vmin=0, vmax=255)
+    ax.set_title("reconstructions - rows: held-out input, vae, wae-mmd", fontsize=10)
+    ax.axis("off")
     fig.tight_layout()
     ctx.figure("blur.png", fig)
 
