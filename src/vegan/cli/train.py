@@ -98,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"vegan: {exc}", file=sys.stderr)
         return 130
+    finally:
+        from vegan.train.distributed import current, shutdown
+
+        is_main = current().is_main
+        shutdown()
+    if not is_main:
+        return 0
     last = ", ".join(
         f"{k} {v:.4g}" for k, v in result.last.items() if "/" in k and not k.endswith("/lr")
     )

@@ -38,6 +38,7 @@ from vegan.models.model import GenerativeModel
 from vegan.models.primal import AutoEncoderConfig, autoencoder
 from vegan.models.priors import Prior
 from vegan.models.registry import recipe
+from vegan.train.distributed import local_noise
 from vegan.train.players import Player
 
 # ------------------------------------------------------------------ ingredients
@@ -98,7 +99,7 @@ def latent_adversary_player(model: GenerativeModel, lam: float, cfg: Any) -> Pla
 
     def loss(x, cache):
         z_q = _batch_codes(encoder, x, cache)
-        z_p = prior.sample(z_q.shape[0]).to(z_q.dtype)
+        z_p = local_noise(prior.sample, z_q.shape[0]).to(z_q.dtype)
         logits_p, logits_q = penalty.logits(z_p, prior), penalty.logits(z_q, prior)
         bce = logistic_loss(logits_p, logits_q)
         terms = {
@@ -255,7 +256,9 @@ def avb_codes(
     if all(hasattr(encoder, a) for a in ("features", "head", "noise_dim")):
         h = encoder.features(x)
         k, n = ac_samples + 1, h.shape[0]
-        eps = torch.randn(k, n, encoder.noise_dim, device=h.device, dtype=h.dtype)
+        eps = local_noise(
+            lambda m: torch.randn(k, m, encoder.noise_dim, device=h.device, dtype=h.dtype), n, dim=1
+        )
         hk = h.unsqueeze(0).expand(k, *h.shape)
         zs = encoder.head(torch.cat([hk, eps], dim=2).reshape(k * n, -1)).reshape(k, n, -1)
     else:  # any other random encoder: encode x again for each draw
@@ -333,7 +336,13 @@ def avb_critic_player(model: GenerativeModel, cfg: Any) -> Player:
             with torch.no_grad():
                 z, mean, std = avb_codes(encoder, x, k)
                 pos = z if mean is None else (z - mean) / std
-        neg = torch.randn_like(pos) if k else prior.sample(pos.shape[0]).to(pos.dtype)
+        if k:
+            neg = local_noise(
+                lambda n: torch.randn(n, *pos.shape[1:], dtype=pos.dtype, device=pos.device),
+                pos.shape[0],
+            )
+        else:
+            neg = local_noise(prior.sample, pos.shape[0]).to(pos.dtype)
         bce = logistic_loss(critic(x, pos), critic(x, neg))
         return bce, {"bce": bce}
 

@@ -68,6 +68,11 @@ class Config:
         1, "epochs between sample and reconstruction grids (0: only at the end)"
     )
     eval_every: int = opt(0, "epochs between quick evaluations logged to metrics.jsonl (0: off)")
+    penalty_scope: str = opt(
+        "global",
+        "distributed runs: compute batch-wide latent penalties on codes gathered from all "
+        "processes (global, the single-process objective) or per process (local)",
+    )
     on_nan: str = opt(
         "stop",
         "on a non-finite loss: stop, or rollback (reload the last "
@@ -222,6 +227,10 @@ def validate(cfg: Any) -> None:
             f"unknown schedule '{cfg.schedule}'"
             f"{closest(cfg.schedule, ('constant', 'wae', 'cosine'))}; "
             "choose constant, wae or cosine"
+        )
+    if cfg.penalty_scope not in ("global", "local"):
+        raise ConfigError(
+            f"option 'penalty_scope' must be global or local, got '{cfg.penalty_scope}'"
         )
     if cfg.on_nan not in ("stop", "rollback"):
         raise ConfigError(f"option 'on_nan' must be stop or rollback, got '{cfg.on_nan}'")

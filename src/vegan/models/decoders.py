@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vegan.train.distributed import local_noise
+
 
 class DeterministicDecoder(nn.Module):
     """Y = G(z): the decoder of the transport recipes (Theorem 1 needs it deterministic)."""
@@ -63,7 +65,10 @@ class GaussianDecoder(DeterministicDecoder):
 
     def sample(self, h: torch.Tensor) -> torch.Tensor:
         mu = self.mean(h)
-        return mu + self.sigma * torch.randn_like(mu)
+        eps = local_noise(
+            lambda n: torch.randn(n, *mu.shape[1:], device=mu.device, dtype=mu.dtype), mu.shape[0]
+        )
+        return mu + self.sigma * eps
 
     def nll(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         d = x[0].numel()

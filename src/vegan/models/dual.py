@@ -49,6 +49,7 @@ from vegan.models.parts import backbone_kwargs, output_map
 from vegan.models.priors import make_prior
 from vegan.models.registry import recipe
 from vegan.nets import decoder_net
+from vegan.train.distributed import local_noise
 from vegan.train.players import OPTIMIZERS, Player
 
 CriticLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
@@ -95,7 +96,7 @@ def generator_and_critic(
 
 def _fakes(model: GenerativeModel, n: int) -> torch.Tensor:
     """n samples G(z), z ~ P_Z (through the decoder's output map)."""
-    return model.decoder.mean(model.decoder(model.prior.sample(n)))
+    return model.decoder.mean(model.decoder(local_noise(model.prior.sample, n)))
 
 
 def critic_player(

@@ -13,6 +13,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from vegan.train.distributed import local_noise
+
 
 class Encoding(NamedTuple):
     """Output of an encoder: a code sample and, where defined, its Gaussian parameters."""
@@ -54,7 +56,11 @@ class GaussianEncoder(nn.Module):
         mean, logvar = h[:, : self.latent_dim], h[:, self.latent_dim :].clamp(-12.0, 8.0)
         if not sample:
             return Encoding(mean, mean, logvar)
-        z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+        eps = local_noise(
+            lambda n: torch.randn(n, *mean.shape[1:], device=mean.device, dtype=mean.dtype),
+            mean.shape[0],
+        )
+        z = mean + eps * (0.5 * logvar).exp()
         return Encoding(z, mean, logvar)
 
 
@@ -73,5 +79,7 @@ class ImplicitEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Encoding:
         h = self.features(x)
-        eps = torch.randn(h.shape[0], self.noise_dim, device=h.device, dtype=h.dtype)
+        eps = local_noise(
+            lambda n: torch.randn(n, self.noise_dim, device=h.device, dtype=h.dtype), h.shape[0]
+        )
         return Encoding(self.head(torch.cat([h, eps], dim=1)))

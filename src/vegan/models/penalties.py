@@ -26,6 +26,23 @@ from vegan.errors import ConfigError
 from vegan.models.encoders import Encoding
 from vegan.models.kernels import WAE_SCALES, mmd
 from vegan.models.priors import GaussianPrior, Prior
+from vegan.train.distributed import current, local_noise
+
+
+def batch_codes(enc: Encoding, prior: Prior, scope: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Codes and as many prior samples, over the whole batch or this process's part.
+
+    In a distributed run, ``scope="global"`` gathers the codes of every rank
+    (with gradients) and draws prior samples for all of them, so a penalty
+    that is not an average over samples (MMD, sliced, Sinkhorn) is the
+    single-process one; ``"local"`` uses this rank's codes only. With one
+    process both are the same.
+    """
+    if scope == "global":
+        z = current().gather(enc.z)
+        return z, prior.sample(z.shape[0]).to(z.dtype)
+    z = enc.z
+    return z, local_noise(prior.sample, z.shape[0]).to(z.dtype)
 
 
 class KLPenalty(nn.Module):
@@ -56,10 +73,10 @@ class MMDPenalty(nn.Module):
     def __init__(self, kernel: str = "imq", scales: tuple[float, ...] = WAE_SCALES) -> None:
         super().__init__()
         self.kernel, self.scales = kernel, tuple(scales)
+        self.scope = "global"
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
-        z = enc.z
-        zp = prior.sample(z.shape[0]).to(z.dtype)
+        z, zp = batch_codes(enc, prior, self.scope)
         return mmd(z, zp, self.kernel, self.scales, c_base=2.0 * prior.dim * prior.variance)
 
 
@@ -71,12 +88,12 @@ class SlicedPenalty(nn.Module):
     def __init__(self, n_projections: int = 50, p: int = 2) -> None:
         super().__init__()
         self.n_projections, self.p = n_projections, p
+        self.scope = "global"
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
         from vegan.ot.sliced import sliced_wasserstein
 
-        z = enc.z
-        zp = prior.sample(z.shape[0]).to(z.dtype)
+        z, zp = batch_codes(enc, prior, self.scope)
         return sliced_wasserstein(z, zp, n_projections=self.n_projections, p=self.p, power=True)
 
 
@@ -93,12 +110,12 @@ class SinkhornPenalty(nn.Module):
     def __init__(self, epsilon: float = 0.05, max_iter: int = 100) -> None:
         super().__init__()
         self.epsilon, self.max_iter = epsilon, max_iter
+        self.scope = "global"
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
         from vegan.ot.sinkhorn import sinkhorn_divergence
 
-        z = enc.z
-        zp = prior.sample(z.shape[0]).to(z.dtype)
+        z, zp = batch_codes(enc, prior, self.scope)
         eps = self.epsilon * 2.0 * prior.dim * prior.variance
         # A fixed work budget per step: a penalty needs a good gradient, not a
         # certified optimum, so convergence is not checked here.

@@ -70,6 +70,8 @@ def autoencoder(
     model = GenerativeModel(name, cfg, shape, prior, decoder, encoder, fit=fit)
     lam = cfg.lam if penalty is not None else 0.0
     if penalty is not None:
+        if hasattr(penalty, "scope"):
+            penalty.scope = cfg.penalty_scope
         model.parts["penalty"] = penalty
     model.players = [autoencoder_player(model, lam, cfg)]
     return model

@@ -73,7 +73,10 @@ def gradient_penalty(
         Points at which to take the gradient, instead of random interpolates.
     """
     if interpolates is None:
-        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+        from vegan.train.distributed import local_noise
+
+        shape = [1] * (real.dim() - 1)
+        eps = local_noise(lambda n: torch.rand(n, *shape, device=real.device), real.shape[0])
         interpolates = eps * real.detach() + (1.0 - eps) * fake.detach()
     x_hat = interpolates.detach().requires_grad_(True)
     out = critic(x_hat)

@@ -18,6 +18,7 @@ from vegan.models.config import load_toml, to_dict
 from vegan.models.registry import build, get_recipe, make_config
 from vegan.train import checkpoint as ckpt
 from vegan.train import rundir
+from vegan.train.distributed import init_from_env
 from vegan.train.loop import Trainer, TrainResult
 
 #: Options that may differ when a run is resumed (they do not change the math).
@@ -129,6 +130,10 @@ def fit(
     file_opts = load_toml(config) if isinstance(config, (str, Path)) else dict(config or {})
     user = {**file_opts, **(sets or {}), **options, **run_flags}
     device_ = resolve_device(device)
+    ctx = init_from_env(device_.type)  # torchrun: join the process group
+    if ctx.active and device_.type == "cuda":
+        device_ = torch.device("cuda", ctx.local_rank)
+    ctx.barrier()  # every rank sees the folder before anyone writes to it
 
     fresh = not (resume and rundir.is_run(out))
     if not fresh:
@@ -165,7 +170,7 @@ def fit(
             {k: v for k, v in user.items() if k in RESUMABLE},
         )
     else:
-        if resume:
+        if resume and ctx.is_main:
             print(f"vegan: no run in '{out}' yet; starting a new one", flush=True)
         seed_ = user.get("seed", 0)
         train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
@@ -175,10 +180,15 @@ def fit(
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
     _probe(model, train.x[:2])  # fail on a shape the networks cannot take, before any write
     if fresh:
-        rundir.prepare_new(out, overwrite=overwrite)
-        rundir.write_run_info(
-            out, r.name, spec, tuple(train.sample_shape), to_dict(cfg), {"n_train": len(train.x)}
-        )
+        rundir.check_new(out, overwrite=overwrite)
+        ctx.barrier()
+        if ctx.is_main:
+            rundir.prepare_new(out, overwrite=overwrite)
+            rundir.write_run_info(
+                out, r.name, spec, tuple(train.sample_shape), to_dict(cfg),
+                {"n_train": len(train.x), "world_size": ctx.world},
+            )
+        ctx.barrier()
     reference = (
         train.x[:2000].reshape(min(2000, len(train.x)), -1).numpy() if train.x.dim() == 2 else None
     )

@@ -15,12 +15,24 @@ class BatchStream:
     data smaller than one batch gives whole-data batches). The state (the
     generator state at the start of the epoch and the position in it) is
     small and restores the stream exactly.
+
+    In a distributed run every rank draws the same permutation and keeps its
+    ``1/world`` share of each global batch (``rank``-th slice), so the union
+    of the ranks' batches is the single-process batch.
     """
 
-    def __init__(self, x: torch.Tensor, batch_size: int, seed: int) -> None:
+    def __init__(self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0,
+                 world: int = 1) -> None:
         self.x = x
         self.n = x.shape[0]
         self.batch_size = min(batch_size, self.n)
+        self.rank, self.world = rank, world
+        if self.batch_size % world:
+            from vegan.errors import ConfigError
+
+            raise ConfigError(f"batch_size {self.batch_size} does not split over {world} "
+                              f"processes; use a multiple of {world}")
+        self.local = self.batch_size // world
         self.per_epoch = max(1, self.n // self.batch_size)
         self.gen = torch.Generator().manual_seed(seed)
         self.epoch, self.pos = 0, 0
@@ -35,9 +47,9 @@ class BatchStream:
             self.epoch += 1
             self.pos = 0
             self._start_epoch()
-        start = self.pos * self.batch_size
+        start = self.pos * self.batch_size + self.rank * self.local
         self.pos += 1
-        return self.x.index_select(0, self.perm[start : start + self.batch_size])
+        return self.x.index_select(0, self.perm[start : start + self.local])
 
     def state(self) -> dict:
         from vegan.train.checkpoint import b64

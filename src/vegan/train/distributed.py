@@ -135,6 +135,21 @@ class DistContext:
 _CURRENT = DistContext()
 
 
+def local_noise(draw, n_local: int, dim: int = 0) -> torch.Tensor:
+    """Per-sample noise for this rank's ``n_local`` samples.
+
+    ``draw(n)`` returns noise for n samples along ``dim``. In a distributed run
+    it is called for the global batch (the same on every rank, whose RNG
+    streams agree) and this rank keeps its slice, so the run draws what a
+    single process would and the ranks' noises are independent.
+    """
+    ctx = _CURRENT
+    if not ctx.active:
+        return draw(n_local)
+    full = draw(n_local * ctx.world)
+    return full.narrow(dim, ctx.rank * n_local, n_local)
+
+
 def current() -> DistContext:
     """The context of this process (world 1 unless :func:`init_from_env` joined a group)."""
     return _CURRENT

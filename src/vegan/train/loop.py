@@ -30,6 +30,7 @@ from vegan.errors import DivergenceError, VeganError
 from vegan.models.config import to_dict
 from vegan.train import checkpoint as ckpt
 from vegan.train.batches import BatchStream
+from vegan.train.distributed import current
 from vegan.train.players import make_optimizer
 from vegan.train.schedule import lr_factor
 
@@ -82,7 +83,10 @@ class Trainer:
         self.model, self.cfg, self.device = model.to(device), cfg, device
         self.run_dir = Path(run_dir)
         self.x = x.to(device, torch.float32)
-        self.stream = BatchStream(self.x, cfg.batch_size, cfg.seed)
+        self.dist = current()
+        self.stream = BatchStream(
+            self.x, cfg.batch_size, cfg.seed, rank=self.dist.rank, world=self.dist.world
+        )
         self.players = model.players
         self.optimizers = [make_optimizer(p, cfg.weight_decay) for p in self.players]
         self.per_epoch = self.stream.per_epoch
@@ -120,7 +124,9 @@ class Trainer:
         }
         return tensors, state
 
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        if not self.dist.is_main:  # rank 0 alone writes
+            return None
         tensors, state = self.state_tensors_and_json()
         return ckpt.save_checkpoint(
             self.run_dir, self.step, tensors, state, keep=self.cfg.keep_checkpoints
@@ -200,6 +206,7 @@ class Trainer:
                 opt.zero_grad(set_to_none=True)
                 loss, terms = player.loss(xb, cache)
                 loss.backward()
+                self.dist.average_grads(opt.param_groups[0]["params"])
                 self._check_finite(player, loss, opt)
                 opt.step()
                 if player.after_step is not None:
@@ -218,7 +225,7 @@ class Trainer:
         self._truncate_metrics()
         self._t0 = time.perf_counter()
         handlers = self._install_signals()
-        bar = _progress(self.total, self.step, self.progress)
+        bar = _progress(self.total, self.step, self.progress and self.dist.is_main)
         sums: dict[str, torch.Tensor] = {}
         count, t_log = 0, time.perf_counter()
         try:
@@ -234,9 +241,8 @@ class Trainer:
                     sums[key] = sums[key] + value if key in sums else value.clone()
                 count += 1
                 bar.update(1)
-                budget = self.cfg.time_budget
-                if budget and self.elapsed_before + self._elapsed() >= budget:
-                    self.total = self.step  # the budget ends the run here (logged, saved)
+                if self._should_stop_early():
+                    self.total = self.step  # a time budget ends the run here (logged, saved)
                 if (
                     self.step % self.cfg.log_every == 0
                     or self.step == self.total
@@ -263,15 +269,14 @@ class Trainer:
                 if self._stop_signal is not None:
                     self.save()
                     raise Interrupted(
-                        f"training interrupted at step {self.step}/{self.total}; checkpoint written "
-                        f"to '{self.run_dir}'; continue with the same command and --resume"
+                        f"training interrupted at step {self.step}/{self.total}; checkpoint "
+                        f"written to '{self.run_dir}'; continue with the same command and --resume"
                     )
-            if (
-                not ckpt.list_checkpoints(self.run_dir)
-                or ckpt.list_checkpoints(self.run_dir)[-1].name != f"step-{self.step:08d}.json"
-            ):
-                self.save()
-            self._pictures(final=True)
+            if self.dist.is_main:
+                last = ckpt.list_checkpoints(self.run_dir)
+                if not last or last[-1].name != f"step-{self.step:08d}.json":
+                    self.save()
+                self._pictures(final=True)
         finally:
             bar.close()
             self._restore_signals(handlers)
@@ -285,6 +290,21 @@ class Trainer:
 
     # ------------------------------------------------------------- helpers
     _last_record: dict[str, float] = {}
+
+    def _should_stop_early(self) -> bool:
+        """Time budget reached (or, in a distributed run, Ctrl-C on any rank).
+
+        Ranks agree through one tiny all-reduce so that they stop at the same step.
+        """
+        budget = self.cfg.time_budget
+        over = bool(budget) and self.elapsed_before + self._elapsed() >= budget
+        if not self.dist.active:
+            return over
+        flags = torch.tensor([float(over), float(self._stop_signal is not None)])
+        flags = self.dist.mean(flags)
+        if flags[1] > 0 and self._stop_signal is None:
+            self._stop_signal = signal.SIGINT
+        return bool(flags[0] > 0)
 
     def _on_non_finite(self, bad: _NonFinite) -> None:
         last = ckpt.list_checkpoints(self.run_dir)
@@ -317,7 +337,8 @@ class Trainer:
         }
         if sums:
             keys = list(sums)
-            values = torch.stack([sums[k].float() for k in keys]).div(max(count, 1)).tolist()
+            stacked = torch.stack([sums[k].float() for k in keys]).div(max(count, 1))
+            values = self.dist.mean(stacked).tolist()  # averaged over ranks
             record.update({k: v for k, v in zip(keys, values)})
         for player, opt in zip(self.players, self.optimizers):
             record[f"{player.name}/lr"] = opt.param_groups[0]["lr"]
@@ -328,13 +349,15 @@ class Trainer:
         return record
 
     def _append_metrics(self, record: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
     def _truncate_metrics(self) -> None:
         """Drop logged lines beyond the current step (they are about to be redone)."""
         path = self.run_dir / "metrics.jsonl"
-        if not path.exists():
+        if not self.dist.is_main or not path.exists():
             return
         keep = []
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -348,6 +371,8 @@ class Trainer:
         atomic_write_text(path, "".join(k + "\n" for k in keep))
 
     def _epoch_end(self) -> None:
+        if not self.dist.is_main:
+            return
         epoch = self.step // self.per_epoch
         every = self.cfg.samples_every
         if every and epoch % every == 0:

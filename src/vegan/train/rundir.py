@@ -33,8 +33,8 @@ def is_run(path: Path) -> bool:
     return (Path(path) / RUN_FILE).is_file()
 
 
-def prepare_new(run_dir: Path, overwrite: bool) -> None:
-    """Make ``run_dir`` ready for a new run, or refuse with a clear reason."""
+def check_new(run_dir: Path, overwrite: bool) -> None:
+    """Raise :class:`RunDirError` when ``run_dir`` cannot hold a new run (writes nothing)."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"'{run_dir}' exists and is a file; choose another --out folder")
@@ -49,7 +49,14 @@ def prepare_new(run_dir: Path, overwrite: bool) -> None:
                 f"run folder '{run_dir}' already exists; add --resume to continue "
                 "it or --overwrite to start over"
             )
-        shutil.rmtree(run_dir)
+
+
+def prepare_new(run_dir: Path, overwrite: bool) -> None:
+    """Make ``run_dir`` ready for a new run, or refuse with a clear reason."""
+    check_new(run_dir, overwrite)
+    run_dir = Path(run_dir)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        shutil.rmtree(run_dir)  # check_new allowed it: a vegan run and --overwrite
     parent = run_dir.parent
     if not parent.exists():
         parent.mkdir(parents=True, exist_ok=True)
