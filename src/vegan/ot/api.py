@@ -14,9 +14,9 @@ Methods:
 * ``"sliced"``: the sliced analogue, :func:`vegan.ot.sliced.sliced_wasserstein`,
   matched to the cost: ``l2sq`` gives SW_2^2 (mean over directions of the 1-D
   W_2^2) and ``l2`` gives SW_1 (mean of the 1-D W_1); other costs raise
-  :class:`ConfigError`. It is a lower bound of the exact value (SW_2^2 is
-  about W_2^2 / d for isotropic data), a different quantity, not an
-  approximation.
+  :class:`ConfigError`. It is a different quantity, not an approximation:
+  a lower bound of the exact value (for a translation by v in d dimensions,
+  W_2^2 = |v|^2 but SW_2^2 = |v|^2 / d). Directions come from ``seed``.
 """
 
 from __future__ import annotations
