@@ -81,10 +81,8 @@ class DistContext:
         """Concatenate ``x`` from all ranks in rank order, keeping gradients to the local part."""
         if not self.active:
             return x
-        import torch.distributed.nn.functional as dist_fn
-
         try:
-            return torch.cat(dist_fn.all_gather(x.contiguous()))
+            return _GatherWithGrad.apply(x.contiguous(), self.world, self.rank)
         except RuntimeError as exc:
             raise _lost(exc) from exc
 
@@ -130,6 +128,32 @@ class DistContext:
                 dist.barrier()
             except RuntimeError as exc:
                 raise _lost(exc) from exc
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward returns to each rank the summed gradient of its own rows.
+
+    Every rank computes a loss on the gathered tensor; the gradient of the
+    sum of those losses with respect to rank r's rows is the sum over ranks
+    of their gradients for those rows (an all-reduce, then this rank's slice).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, world: int, rank: int) -> torch.Tensor:
+        import torch.distributed as dist
+
+        ctx.rank, ctx.n = rank, x.shape[0]
+        parts = [torch.empty_like(x) for _ in range(world)]
+        dist.all_gather(parts, x)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        import torch.distributed as dist
+
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)
+        return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n], None, None
 
 
 _CURRENT = DistContext()
