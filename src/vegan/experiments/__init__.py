@@ -3,23 +3,21 @@
 Each experiment is one module; :func:`run_experiment` runs it and writes
 ``result.json``, its PNG figures and ``summary.md`` into a folder.
 
-==============  ==========================================================================
-name            what it checks
-==============  ==========================================================================
-theorem1        Theorem 1, eq. (9)-(11): W_c(P_X, P_G) = inf over Q(Z|X) with Q_Z = P_Z of
-                E c(X, G(Z)) for a deterministic G (1-D exact, trained WAEs on toy data);
-                a strict inequality for a Gaussian decoder
-remark1         Remark 1: a Gaussian decoder N(G(z), sigma^2 I_d) adds exactly d sigma^2
-                to the primal value with the squared cost (Monte Carlo with CIs), and
-                what noise does to the exact W2 between data and samples
-prop2           Proposition 2: the minimizer of W_c(P_X, P_G^sigma) moves with sigma, the
-                minimizer of the primal bound W_c^dagger does not (1-D, exact)
-primal-dual     W1 from the primal side (auto-encoder, constraint penalized, eq. (12)-(13))
-                and the dual side (critic, eq. (2)) against the exact value: values and
-                gradients, translated Gaussians and mixtures, d = 2 to 128
-blur            why VAE samples are blurry: VAE vs WAE-MMD on MNIST, same networks and
-                budget (sharpness, feature-space distance, pixel W2)
-==============  ==========================================================================
+* ``theorem1`` - Theorem 1, eq. (9)-(11): W_c(P_X, P_G) = inf over Q(Z|X)
+  with Q_Z = P_Z of E c(X, G(Z)) for a deterministic G (1-D exact, trained
+  WAEs on toy data); a strict inequality for a Gaussian decoder.
+* ``remark1`` - Remark 1: a Gaussian decoder N(G(z), sigma^2 I_d) adds exactly
+  d sigma^2 to the primal value with the squared cost (Monte Carlo with
+  confidence intervals), and what noise does to the exact W2 between data
+  and samples.
+* ``prop2`` - Proposition 2: the minimizer of W_c(P_X, P_G^sigma) moves with
+  sigma, the minimizer of the primal bound W_c^dagger does not (1-D, exact).
+* ``primal-dual`` - W1 from the primal side (auto-encoder, constraint
+  penalized, eq. (12)-(13)) and the dual side (critic, eq. (2)) against the
+  exact value: values and gradients, translated Gaussians and mixtures,
+  d = 2 to 128.
+* ``blur`` - why VAE samples are blurry: VAE vs WAE-MMD on MNIST, same
+  networks and budget (sharpness, feature-space distance, pixel W2).
 
 ``--quick`` runs a reduced setting in under a minute (the tests use it); the
 full setting is what ``docs/theory.md`` reports.

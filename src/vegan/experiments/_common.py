@@ -85,6 +85,7 @@ class Context:
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
+        """Seconds since the experiment started."""
         return time.perf_counter() - self.started
 
     def say(self, message: str) -> None:
@@ -179,6 +180,7 @@ def provenance(command: str | None) -> dict[str, Any]:
 
 
 def default_command(name: str, quick: bool, seed: int, out: Path) -> str:
+    """The ``vegan experiment`` command line equivalent to a Python call."""
     parts = ["vegan", "experiment", name, "--out", str(out)]
     if quick:
         parts.append("--quick")
@@ -287,4 +289,5 @@ def seeded(seed: int) -> torch.Generator:
 
 
 def stderr_log(message: str) -> None:
+    """Print a progress line on stderr (the command line's logger)."""
     print(message, file=sys.stderr, flush=True)

@@ -51,6 +51,7 @@ RECIPES = ("vae", "wae-mmd")
 
 
 def settings(quick: bool) -> dict[str, Any]:
+    """The parameters of the full setting, or of the quick one (under a minute)."""
     if quick:
         return {
             "data": "mnist",
@@ -176,6 +177,7 @@ def _evaluate(ctx: Context, model, held: torch.Tensor, pool: torch.Tensor, feats
 
 
 def run(ctx: Context) -> Outcome:
+    """Run the experiment; figures are saved through ``ctx``, numbers returned."""
     from vegan.data import load_dataset
     from vegan.eval.frechet import frechet_distance
     from vegan.eval.metrics import sharpness

@@ -70,6 +70,7 @@ DUALS = ("dual-clip", "dual-gp")
 
 
 def settings(quick: bool) -> dict[str, Any]:
+    """The parameters of the full setting, or of the quick one (under a minute)."""
     if quick:
         return {
             "problems": ["translation", "mixture"],
@@ -460,6 +461,7 @@ def _one_config(problem, n, seed, ref_value, s, say) -> list[dict[str, Any]]:
 
 
 def estimators(s: dict[str, Any]) -> list[str]:
+    """Estimator names in table order: the plug-in LP, the primal sweep, the duals."""
     return ["exact LP (plug-in)", *[f"primal lam={lam:g}" for lam in s["lams"]], *DUALS]
 
 
@@ -512,6 +514,7 @@ def aggregate(records: list[dict[str, Any]], s: dict[str, Any]) -> list[dict[str
 
 
 def run(ctx: Context) -> Outcome:
+    """Run the experiment; figures are saved through ``ctx``, numbers returned."""
     s = ctx.settings
     records, refs = [], {}
     for pname in s["problems"]:

@@ -54,6 +54,7 @@ FAMILIES = {
 
 
 def settings(quick: bool) -> dict[str, Any]:
+    """The parameters of the full setting, or of the quick one (under a minute)."""
     if quick:
         return {
             "law_x": LAW_X.describe(),
@@ -155,6 +156,7 @@ def _starts(family: str, previous: np.ndarray | None) -> list[list[float]]:
 
 
 def run(ctx: Context) -> Outcome:
+    """Run the experiment; figures are saved through ``ctx``, numbers returned."""
     s = ctx.settings
     obj = Objectives(s["z_nodes"], s["eps_nodes"])
     # Closed form for the affine family.

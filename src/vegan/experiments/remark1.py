@@ -53,6 +53,7 @@ PAPER = (
 
 
 def settings(quick: bool) -> dict[str, Any]:
+    """The parameters of the full setting, or of the quick one (under a minute)."""
     if quick:
         return {
             "mc": {"dims": [1, 8, 128], "sigmas": [0.5, 1.0], "n": 20_000, "latent_dim": 4},
@@ -320,6 +321,7 @@ def _figure_w2(ctx: Context, rows: list[dict[str, Any]]) -> None:
 
 
 def run(ctx: Context) -> Outcome:
+    """Run the experiment; figures are saved through ``ctx``, numbers returned."""
     s = ctx.settings["mc"]
     mc = []
     for d in s["dims"]:

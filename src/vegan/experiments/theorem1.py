@@ -98,6 +98,7 @@ GENERATORS: list[tuple[str, str, str, Callable]] = [
 
 
 def settings(quick: bool) -> dict[str, Any]:
+    """The parameters of the full setting, or of the quick one (under a minute)."""
     if quick:
         return {
             "onedim": {
@@ -688,6 +689,7 @@ def _figure_random(ctx: Context, rd: dict[str, Any]) -> None:
 
 
 def run(ctx: Context) -> Outcome:
+    """Run the experiment; figures are saved through ``ctx``, numbers returned."""
     discrete = _discrete_checks(ctx.seed, 20 if ctx.quick else 200)
     ctx.say(f"discrete identity: max |lhs - rhs| = {discrete['max_abs_difference']:.2e}")
     onedim, pictures = _onedim(ctx)
