@@ -9,7 +9,8 @@ from vegan.cli._common import add_device, output, positive_int, write_samples
 HELP = """\
 Draw N samples of P_G from the newest checkpoint of a run and write them as
 .npy (float32; images (n, C, H, W) in [0, 1], vectors (n, d)) or as a .png
-picture (a grid for images, a scatter plot for 2-D data).
+picture (a grid for images, a scatter plot for 2-D data). Under torchrun each
+process decodes a share of the N codes and rank 0 writes the file.
 """
 
 
@@ -21,7 +22,14 @@ def register(sub, formatter) -> None:
         formatter_class=formatter,
     )
     p.add_argument("run_dir", metavar="DIR", help="run folder made by 'vegan train'")
-    p.add_argument("--n", type=positive_int, default=64, help="number of samples")
+    p.add_argument(
+        "--n",
+        "--count",
+        dest="n",
+        type=positive_int,
+        default=64,
+        help="number of samples (--count is the same; use it under torchrun, whose parser takes --n)",
+    )
     p.add_argument("--out", required=True, help="output file, .npy or .png")
     p.add_argument("--seed", type=int, default=0, help="seed of the prior draws")
     p.add_argument(
@@ -38,13 +46,20 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from vegan.train.api import load
+    from vegan.train.distributed import init_from_env, sample_sharded, shutdown
 
     out = output(args.out, (".npy", ".png"))
     model = load(args.run_dir, device=args.device)
-    gen = torch.Generator().manual_seed(args.seed)
-    noise = None if args.noise == "auto" else args.noise == "yes"
-    torch.manual_seed(args.seed)
-    x = model.sample(args.n, generator=gen, noise=noise)
+    ctx = init_from_env(model.device.type)  # under torchrun each rank decodes a share
+    try:
+        gen = torch.Generator().manual_seed(args.seed)
+        noise = None if args.noise == "auto" else args.noise == "yes"
+        torch.manual_seed(args.seed)
+        x = sample_sharded(model, args.n, generator=gen, noise=noise)
+    finally:
+        shutdown()
+    if not ctx.is_main:
+        return 0
     what = write_samples(x, out)
     print(f"wrote {what} to {out}")
     return 0

@@ -80,6 +80,25 @@ class GenerativeModel(nn.Module):
             self.train(was_training)
 
     @torch.inference_mode()
+    def generate(
+        self, z: torch.Tensor, noise: bool | None = None, batch_size: int = 1000
+    ) -> torch.Tensor:
+        """Samples of P_G(Y|Z=z) for given codes (the mean G(z) when ``noise`` is False)."""
+        noise = (len(self.sample_shape) != 3) if noise is None else noise
+        was_training = self.training
+        self.eval()
+        try:
+            out = []
+            for start in range(0, z.shape[0], batch_size):
+                h = self.decoder(z[start : start + batch_size].to(self.device, torch.float32))
+                out.append(self.decoder.sample(h) if noise else self.decoder.mean(h))
+            if not out:
+                return torch.empty(0, *self.sample_shape)
+            return torch.cat(out).float()
+        finally:
+            self.train(was_training)
+
+    @torch.inference_mode()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """G(z): the decoder's mean for codes z (n, d_z)."""
         was_training = self.training

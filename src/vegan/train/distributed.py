@@ -187,6 +187,34 @@ def _lost(exc: Exception) -> DistributedError:
     )
 
 
+def sample_sharded(
+    model, n: int, generator: torch.Generator | None = None, noise: bool | None = None
+) -> torch.Tensor | None:
+    """Draw n samples of a model, each rank decoding its share; rank 0 gets them all.
+
+    Every rank draws the same n codes (cheap); rank r decodes rows
+    [r * k, (r + 1) * k) with k = ceil(n / world); the decoded shares are
+    gathered on rank 0, which returns the (n, ...) tensor (other ranks return
+    None). With one process this is ``model.generate(prior.sample(n))``.
+    """
+    z = model.prior.sample(n, generator)
+    ctx = _CURRENT
+    if not ctx.active:
+        return model.generate(z, noise).cpu()
+    import torch.distributed as dist
+
+    k = -(-n // ctx.world)
+    mine = model.generate(z[ctx.rank * k : (ctx.rank + 1) * k], noise).cpu()
+    padded = torch.zeros(k, *model.sample_shape)
+    padded[: mine.shape[0]] = mine
+    parts = [torch.empty_like(padded) for _ in range(ctx.world)] if ctx.is_main else None
+    try:
+        dist.gather(padded, parts, dst=0)
+    except RuntimeError as exc:
+        raise _lost(exc) from exc
+    return torch.cat(parts)[:n] if ctx.is_main else None
+
+
 def init_from_env(device_type: str = "cpu") -> DistContext:
     """Join the process group described by torchrun's environment variables, if any.
 
