@@ -37,9 +37,7 @@ def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...] | None 
         )
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise OutputError(
-            f"folder '{parent}' for output '{p}' does not exist; create it first"
-        )
+        raise OutputError(f"folder '{parent}' for output '{p}' does not exist; create it first")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"folder '{parent}' is not writable; choose another output path")
     if p.is_dir():

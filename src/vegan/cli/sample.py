@@ -28,7 +28,7 @@ def register(sub, formatter) -> None:
         dest="n",
         type=positive_int,
         default=64,
-        help="number of samples (--count is the same; use it under torchrun, whose parser takes --n)",
+        help="number of samples (--count is the same; use it under torchrun)",
     )
     p.add_argument("--out", required=True, help="output file, .npy or .png")
     p.add_argument("--seed", type=int, default=0, help="seed of the prior draws")

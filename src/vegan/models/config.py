@@ -59,8 +59,11 @@ class Config:
     epochs: int = opt(10, "training length in epochs (total, not added on --resume)")
     steps: int = opt(0, "training length in steps; overrides epochs when > 0")
     seed: int = opt(0, "random seed: same seed and settings give the same run on CPU")
-    time_budget: float = opt(0.0, "stop after this many seconds of training (0: no limit); "
-                             "the run ends with a checkpoint as if its length were reached")
+    time_budget: float = opt(
+        0.0,
+        "stop after this many seconds of training (0: no limit); "
+        "the run ends with a checkpoint as if its length were reached",
+    )
     log_every: int = opt(50, "steps between logged lines in metrics.jsonl")
     checkpoint_every: int = opt(0, "steps between checkpoints; 0 means at the end of every epoch")
     keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")

@@ -185,7 +185,11 @@ def fit(
         if ctx.is_main:
             rundir.prepare_new(out, overwrite=overwrite)
             rundir.write_run_info(
-                out, r.name, spec, tuple(train.sample_shape), to_dict(cfg),
+                out,
+                r.name,
+                spec,
+                tuple(train.sample_shape),
+                to_dict(cfg),
                 {"n_train": len(train.x), "world_size": ctx.world},
             )
         ctx.barrier()

@@ -21,8 +21,9 @@ class BatchStream:
     of the ranks' batches is the single-process batch.
     """
 
-    def __init__(self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0,
-                 world: int = 1) -> None:
+    def __init__(
+        self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world: int = 1
+    ) -> None:
         self.x = x
         self.n = x.shape[0]
         self.batch_size = min(batch_size, self.n)
@@ -30,8 +31,10 @@ class BatchStream:
         if self.batch_size % world:
             from vegan.errors import ConfigError
 
-            raise ConfigError(f"batch_size {self.batch_size} does not split over {world} "
-                              f"processes; use a multiple of {world}")
+            raise ConfigError(
+                f"batch_size {self.batch_size} does not split over {world} "
+                f"processes; use a multiple of {world}"
+            )
         self.local = self.batch_size // world
         self.per_epoch = max(1, self.n // self.batch_size)
         self.gen = torch.Generator().manual_seed(seed)
