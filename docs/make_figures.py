@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "docs" / "figures" / "cookbook"
 RUNS = Path("runs") / "figures"
+RECORD = FIGURES / "budgets.json"
+PAGE = ROOT / "docs" / "cookbook.md"
 
 RECIPES = (
     "ae",
@@ -84,10 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default="toy,mnist", help="toy, mnist or both (comma-separated)")
     p.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated recipes")
     p.add_argument("--list", action="store_true", help="print the commands and exit")
+    p.add_argument(
+        "--page-only",
+        action="store_true",
+        help="only rewrite the figure blocks of docs/cookbook.md from budgets.json",
+    )
     args = p.parse_args(argv)
     FIGURES.mkdir(parents=True, exist_ok=True)
-    record_path = FIGURES / "budgets.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    if args.page_only:
+        update_page(record)
+        return 0
     for dataset in args.data.split(","):
         for recipe in args.recipes.split(","):
             train, fig = commands(dataset, recipe)
@@ -103,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             lines = (run / "metrics.jsonl").read_text().splitlines()
             steps = [s for s in map(json.loads, lines) if "step" in s]
             key = f"{dataset}-{recipe}"
+            record = json.loads(RECORD.read_text()) if RECORD.exists() else {}  # others may write
             if key in record and steps and record[key].get("steps") == steps[-1].get("step"):
                 continue  # nothing new was trained: keep the record of the run that made it
             record[key] = {
@@ -111,18 +121,74 @@ def main(argv: list[str] | None = None) -> int:
                 "steps": steps[-1].get("step") if steps else None,
                 "epochs": round(steps[-1].get("epoch", 0), 2) if steps else None,
                 "train_seconds": round(steps[-1].get("time", seconds), 1) if steps else None,
-                "machine": f"{platform.machine()}, {_cores()} cores, torch {_torch()}",
+                "machine": f"{_cpu()}, {_cores()} CPU cores, torch {_torch()}",
                 "date": time.strftime("%Y-%m-%d"),
             }
-            record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            update_page(record)
             print(f"{fig.relative_to(ROOT)}: {seconds:.0f} s", flush=True)
     return 0
+
+
+def _caption(entry: dict) -> str:
+    steps, epochs, seconds = entry["steps"], entry["epochs"], entry["train_seconds"]
+    return (
+        f"`{entry['train']}`<br>{steps:,} steps ({epochs:g} epochs), "
+        f"{seconds:.0f} s of training on {entry['machine']}, {entry['date']}"
+    )
+
+
+def gallery_block(recipe: str, record: dict) -> str:
+    """The Markdown table of one recipe's figures (those that exist) and their commands."""
+    cols = [(d, record[f"{d}-{recipe}"]) for d in DATA if f"{d}-{recipe}" in record]
+    if not cols:
+        return "*Figures not made yet: `python docs/make_figures.py --recipes " + recipe + "`.*"
+    title = {"toy": "`toy:8gaussians`", "mnist": "built-in MNIST"}
+    rows = [
+        "| " + " | ".join(title[d] for d, _ in cols) + " |",
+        "| " + " | ".join("---" for _ in cols) + " |",
+        "| "
+        + " | ".join(
+            f"![{recipe} on {DATA[d]}]({Path(e['figure']).relative_to('docs').as_posix()})"
+            for d, e in cols
+        )
+        + " |",
+        "| " + " | ".join(_caption(e) for _, e in cols) + " |",
+    ]
+    return "\n".join(rows)
+
+
+def update_page(record: dict, page: Path | None = None) -> str:
+    """Rewrite every ``<!-- figures: RECIPE -->`` block of the cookbook page; returns the text."""
+    import re
+
+    page = page or PAGE
+    text = page.read_text(encoding="utf-8")
+    new = re.sub(
+        r"<!-- figures: ([\w-]+) -->\n.*?<!-- /figures -->",
+        lambda m: f"<!-- figures: {m[1]} -->\n{gallery_block(m[1], record)}\n<!-- /figures -->",
+        text,
+        flags=re.S,
+    )
+    if new != text:
+        page.write_text(new, encoding="utf-8")
+    return new
 
 
 def _cores() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _torch() -> str:

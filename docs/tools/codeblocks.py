@@ -26,9 +26,10 @@ textual and stated here so nobody is surprised:
 * ``--epochs E`` / ``epochs=E``  ->  ``--steps S`` / ``steps=S`` with
   S = min(4, ceil(E / 10));
 * ``--steps N`` / ``steps=N``    ->  min(4, ceil(N / 20)) (so 30 < 60 stays true);
-* ``--n N`` / ``n=N`` with N > 256  ->  256 (evaluation and sample sizes);
 * ``--budget M`` (``vegan zoo``)  ->  ``--budget 0.02``;
-* ``vegan eval`` / ``vegan report`` without ``--n``  ->  ``--n 256`` added.
+* on ``vegan eval`` / ``report`` / ``zoo`` lines, ``--n N``  ->  ``--n min(N, 256)``,
+  and ``--n 256`` is added when absent; on a line calling ``evaluate(`` or
+  ``evaluate_model(``, ``n=N``  ->  ``n=min(N, 256)``.
 
 Run a page by hand::
 
@@ -138,14 +139,18 @@ def quicken(code: str) -> str:
     code = re.sub(r"\bepochs=(\d+)", lambda m: f"steps={_steps_from_epochs(int(m[1]))}", code)
     code = re.sub(r"--steps[ =](\d+)", lambda m: f"--steps {_steps_from_steps(int(m[1]))}", code)
     code = re.sub(r"\bsteps=(\d+)", lambda m: f"steps={_steps_from_steps(int(m[1]))}", code)
-    code = re.sub(r"(--n[ =]|\bn=)(\d+)", lambda m: f"{m[1]}{min(int(m[2]), 256)}", code)
     code = re.sub(r"--budget[ =][\d.]+", "--budget 0.02", code)
-    code = "\n".join(
-        line + " --n 256"
-        if re.match(r"\s*vegan (eval|report) ", line) and not re.search(r"--n\b", line)
-        else line
-        for line in code.split("\n")
-    )
+    lines = []
+    for line in code.split("\n"):
+        if re.match(r"\s*vegan (eval|report|zoo) ", line):
+            line = re.sub(r"--n[ =](\d+)", lambda m: f"--n {min(int(m[1]), 256)}", line)
+            if not re.search(r"--n\b", line):
+                command, hash_, comment = line.partition(" #")
+                line = command.rstrip() + " --n 256" + (f"  #{comment}" if hash_ else "")
+        if re.search(r"\bevaluate(_model)?\(", line):
+            line = re.sub(r"\bn=(\d+)", lambda m: f"n={min(int(m[1]), 256)}", line)
+        lines.append(line)
+    code = "\n".join(lines)
     return code
 
 
@@ -170,7 +175,7 @@ def run_vegan(command: str) -> tuple[int, str]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         try:
-            code = main(shlex.split(command)[1:])
+            code = main(shlex.split(command, comments=True)[1:])
         except SystemExit as exc:  # argparse errors and --help
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     return code, err.getvalue()
@@ -185,7 +190,13 @@ def run_blocks(blocks: list[Block], workdir: Path, include_slow: bool = False) -
     import time
 
     log: list[str] = []
-    namespace: dict = {"__name__": "__docs__"}
+    import types
+
+    # The page's code runs in a real module, so that dataclasses and pickling
+    # find their module; it is removed afterwards.
+    page_module = types.ModuleType("__docs_page__")
+    sys.modules[page_module.__name__] = page_module
+    namespace = page_module.__dict__
     old = Path.cwd()
     os.chdir(workdir)
     try:
@@ -224,6 +235,7 @@ def run_blocks(blocks: list[Block], workdir: Path, include_slow: bool = False) -
             )
     finally:
         os.chdir(old)
+        sys.modules.pop(page_module.__name__, None)
     return log
 
 
