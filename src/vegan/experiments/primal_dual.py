@@ -611,45 +611,56 @@ def _figures(ctx: Context, table: list[dict[str, Any]]) -> None:
     ctx.figure("primal_dual.png", fig)
 
 
-def _verdict(v: float) -> str:
-    if v > 0.05:
-        return f"overestimates ({100 * v:+.0f}%)"
-    if v < -0.05:
-        return f"underestimates ({100 * v:+.0f}%)"
-    return f"is within 5% ({100 * v:+.1f}%)"
+def _row(table, problem, d, n, est):
+    return next(
+        (
+            r
+            for r in table
+            if (r["problem"], r["d"], r["n"], r["estimator"]) == (problem, d, n, est)
+        ),
+        None,
+    )
+
+
+def _series(table, problem, n, est, key, pct=False) -> str:
+    vals = []
+    for d in sorted({r["d"] for r in table}):
+        r = _row(table, problem, d, n, est)
+        if r is None or key not in r:
+            vals.append("-")
+        elif pct:
+            vals.append(f"{100 * r[key]:+.0f}%")
+        else:
+            vals.append(f"{r[key]:.2f}")
+    return "/".join(vals)
 
 
 def _conclusions(table: list[dict[str, Any]], s: dict[str, Any]) -> list[str]:
     n = max(s["sizes"])
-    lo_d, hi_d = min(s["dims"]), max(s["dims"])
+    dims = "/".join(str(d) for d in s["dims"])
     out = []
     for problem in s["problems"]:
-        parts = []
-        for est in estimators(s):
-            r_lo = next(
-                (
-                    r
-                    for r in table
-                    if (r["problem"], r["d"], r["n"], r["estimator"]) == (problem, lo_d, n, est)
-                ),
-                None,
-            )
-            r_hi = next(
-                (
-                    r
-                    for r in table
-                    if (r["problem"], r["d"], r["n"], r["estimator"]) == (problem, hi_d, n, est)
-                ),
-                None,
-            )
-            if r_lo is None or r_hi is None:
-                continue
-            parts.append(
-                f"{est} {_verdict(r_lo['rel_err_value'])} at d = {lo_d} and "
-                f"{_verdict(r_hi['rel_err_value'])} at d = {hi_d}, gradient cosine with the "
-                f"exact plan {r_lo['grad_lp_cos']:.2f} -> {r_hi['grad_lp_cos']:.2f}"
-            )
-        out.append(f"{problem} (n = {n}): " + "; ".join(parts) + ".")
+        parts = [
+            f"{est} {_series(table, problem, n, est, 'rel_err_value', pct=True)}"
+            for est in estimators(s)
+        ]
+        out.append(
+            f"{problem}, n = {n}, relative error of the value at d = {dims}: "
+            + "; ".join(parts)
+            + "."
+        )
+        key = (
+            "grad_pop_cos"
+            if any("grad_pop_cos" in r for r in table if r["problem"] == problem)
+            else "grad_lp_cos"
+        )
+        what = "the population gradient" if key == "grad_pop_cos" else "the exact LP plan"
+        parts = [f"{est} {_series(table, problem, n, est, key)}" for est in estimators(s)]
+        out.append(
+            f"{problem}, n = {n}, per-point gradient cosine with {what} at d = {dims}: "
+            + "; ".join(parts)
+            + "."
+        )
     return out
 
 
@@ -690,7 +701,9 @@ def _summary(ctx: Context, table: list[dict[str, Any]], refs: dict[str, Any]) ->
             ("rel_err_value", "relative error of the value, (estimate - exact) / exact"),
             ("grad_lp_cos", "gradient cosine with the exact LP plan (per point, mean)"),
             ("grad_pop_cos", "gradient cosine with the population gradient v / |v|"),
+            ("grad_mean_cos_pop", "cosine of the mean gradient (the gradient in v) with v / |v|"),
             ("grad_lp_norm_ratio", "gradient norm / exact norm (per point, mean)"),
+            ("raw", "raw critic value E T(X) - E T(G(Z)) before normalization"),
         ):
             ests = estimators(s)
             rows = []
