@@ -46,5 +46,6 @@ def test_primal_dual_quick(tmp_path):
         assert math.isfinite(r["value"]) and -1.0 - 1e-9 <= r["grad_lp_cos"] <= 1.0 + 1e-9
         if r["estimator"] == "exact LP (plug-in)":
             assert r["grad_lp_cos"] == pytest.approx(1.0)
-    assert len(result["conclusions"]) == 2
+    assert len(result["conclusions"]) == 4  # value and gradient, per problem
+    assert "population gradient" in result["conclusions"][1]
     assert (tmp_path / "pd" / "primal_dual.png").is_file()
