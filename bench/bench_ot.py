@@ -313,10 +313,11 @@ def bench(args: argparse.Namespace) -> dict:
         entry = {"n": n, "epsilon": eps, "tol": args.tol, "vegan": [], "vegan32": [], "pot": []}
         for _ in range(args.repeats):
             entry["vegan"].append(run_child("sinkhorn_vegan", n, opts))
-        if args.float32:
+        if args.float32 and n == args.pot_sinkhorn_n:
             entry["vegan32"].append(run_child("sinkhorn_vegan", n, {**opts, "float32": True}))
         if n == args.pot_sinkhorn_n and not args.no_pot_sinkhorn:
-            entry["pot"].append(run_child("sinkhorn_pot", n, opts))
+            for _ in range(args.pot_repeats):
+                entry["pot"].append(run_child("sinkhorn_pot", n, opts))
         if not args.no_pot_sinkhorn:
             entry["pot_rate"] = run_child("sinkhorn_pot_rate", n, {**opts, "iterations": 20})
         if args.geomloss:
@@ -517,7 +518,10 @@ def main() -> None:
         "--pot-sinkhorn-n", type=int, default=2000, help="n where POT's Sinkhorn runs too"
     )
     ap.add_argument("--no-pot-sinkhorn", action="store_true", help="skip POT's (slow) sinkhorn_log")
-    ap.add_argument("--float32", action="store_true", help="also time vegan's Sinkhorn in float32")
+    ap.add_argument("--pot-repeats", type=int, default=2, help="repeats of POT's sinkhorn_log")
+    ap.add_argument(
+        "--float32", action="store_true", help="also time vegan's Sinkhorn in float32 (POT's n)"
+    )
     ap.add_argument("--geomloss", action="store_true", help="also time GeomLoss (if installed)")
     ap.add_argument("--tol", type=float, default=1e-6, help="Sinkhorn marginal tolerance")
     ap.add_argument("--sliced-n", type=int, default=5000, help="n for sliced Wasserstein")
@@ -542,7 +546,7 @@ def main() -> None:
             args.exact_sizes = [1000, 2000]
             args.sinkhorn_n = args.pot_sinkhorn_n = 1000
             args.sliced_n = 2000
-            args.repeats = 1
+            args.repeats = args.pot_repeats = 1
         res = bench(args)
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=1))
