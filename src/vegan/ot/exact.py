@@ -15,14 +15,15 @@ The value is the transport cost: with ``cost="l2sq"`` it is W_2^2, with
 Limits
 ------
 Memory is O(n m): the float64 cost matrix (8 n m bytes) plus the solver's
-own arrays and the dense plan POT always builds, about
-:data:`BYTES_PER_ENTRY` = 48 bytes per entry at peak in all (measured: n = m
-= 5,000 peaks at about 1.1 GB, n = m = 10,000 at about 4.2 GB; see
-BENCHMARKS.md). A problem whose estimate exceeds the memory available
-(``MemAvailable`` on Linux, or ``max_memory``) raises :class:`ResourceError`
-before anything is allocated. Time grows faster than n^2 (about 1 s at
-n = 2,000 and minutes at n = 10,000 in 784 dimensions on 2 cores); use
-``method="sinkhorn"`` or ``"sliced"`` beyond that.
+own arrays and the dense plan POT always builds. Measured peaks are about 40
+bytes per entry (n = m = 5,000: 1.0 GB; n = m = 10,000: 4.0 GB; see
+BENCHMARKS.md); the check below budgets :data:`BYTES_PER_ENTRY` = 48. A
+problem whose estimate exceeds the memory available (``MemAvailable`` on
+Linux, or ``max_memory``) raises :class:`ResourceError` before anything is
+allocated: with 8 GB free the limit is about n = m = 12,900. Time grows
+faster than n^2 (MNIST in 784-D on 2 cores: about 1 s at n = 2,000, 10 to
+20 s at 5,000, 75 to 85 s at 10,000); use ``method="sinkhorn"`` or
+``"sliced"`` beyond that.
 """
 
 from __future__ import annotations
