@@ -113,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             steps = [s for s in map(json.loads, lines) if "step" in s]
             key = f"{dataset}-{recipe}"
             record = json.loads(RECORD.read_text()) if RECORD.exists() else {}  # others may write
-            if key in record and steps and record[key].get("steps") == steps[-1].get("step"):
+            old = record.get(key, {})
+            if steps and old.get("steps") == steps[-1].get("step") and "eval" in old:
                 continue  # nothing new was trained: keep the record of the run that made it
+            same_run = old.get("steps") == (steps[-1].get("step") if steps else None)
             record[key] = {
                 "train": shlex.join(train),
                 "figure": str(fig.relative_to(ROOT)),
@@ -124,18 +126,68 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": f"{_cpu()}, {_cores()} CPU cores, torch {_torch()}",
                 "date": time.strftime("%Y-%m-%d"),
             }
+            if same_run:  # only the evaluation is new: keep when and where it was trained
+                record[key].update({k: old[k] for k in ("machine", "date", "train_seconds") if k in old})
+            record[key]["eval"] = evaluate(run)
+            record = {**json.loads(RECORD.read_text()), key: record[key]} if RECORD.exists() else record
             RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
             update_page(record)
             print(f"{fig.relative_to(ROOT)}: {seconds:.0f} s", flush=True)
     return 0
 
 
-def _caption(entry: dict) -> str:
+#: Metrics of ``vegan eval`` kept in budgets.json and shown under each figure:
+#: (key, reference key, label).
+SHOWN = {
+    "toy": [
+        ("w2sq", "w2sq_real", "W2²"),
+        ("modes_covered", "modes_total", "modes"),
+        ("high_quality", "high_quality_data", "high quality"),
+    ],
+    "mnist": [
+        ("fd_mnist_cnn", "fd_mnist_cnn_real", "FD"),
+        ("w2sq", "w2sq_real", "W2²"),
+        ("sharpness", "sharpness_data", "sharpness"),
+    ],
+}
+
+
+def evaluate(run: Path) -> dict:
+    """``vegan eval RUN --json --no-save`` (n = 2,000 held-out items, seed 0): every metric."""
+    exe = Path(sys.executable).parent / "vegan"
+    out = subprocess.run(
+        [str(exe) if exe.exists() else "vegan", "eval", str(run), "--json", "--no-save"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result = json.loads(out)
+    keep = {k for rows in SHOWN.values() for pair in rows for k in pair[:2]}
+    return {k: round(v, 4) for k, v in result.items() if k in keep and isinstance(v, float)}
+
+
+def _metrics_line(dataset: str, metrics: dict) -> str:
+    parts = []
+    for key, ref, label in SHOWN[dataset]:
+        if key not in metrics:
+            continue
+        if key == "modes_covered":
+            parts.append(f"modes {metrics[key]:.0f}/{metrics.get(ref, 0):.0f}")
+        else:
+            parts.append(f"{label} {metrics[key]:.3g} (data: {metrics.get(ref, float('nan')):.3g})")
+    return ", ".join(parts)
+
+
+def _caption(dataset: str, entry: dict) -> str:
     steps, epochs, seconds = entry["steps"], entry["epochs"], entry["train_seconds"]
-    return (
+    text = (
         f"`{entry['train']}`<br>{steps:,} steps ({epochs:g} epochs), "
         f"{seconds:.0f} s of training on {entry['machine']}, {entry['date']}"
     )
+    if entry.get("eval"):
+        text += f"<br>`vegan eval` (n = 2,000): {_metrics_line(dataset, entry['eval'])}"
+    return text
 
 
 def gallery_block(recipe: str, record: dict) -> str:
@@ -153,7 +205,7 @@ def gallery_block(recipe: str, record: dict) -> str:
             for d, e in cols
         )
         + " |",
-        "| " + " | ".join(_caption(e) for _, e in cols) + " |",
+        "| " + " | ".join(_caption(d, e) for d, e in cols) + " |",
     ]
     return "\n".join(rows)
 

@@ -29,7 +29,8 @@ textual and stated here so nobody is surprised:
 * ``--budget M`` (``vegan zoo``)  ->  ``--budget 0.02``;
 * on ``vegan eval`` / ``report`` / ``zoo`` lines, ``--n N``  ->  ``--n min(N, 256)``,
   and ``--n 256`` is added when absent; on a line calling ``evaluate(`` or
-  ``evaluate_model(``, ``n=N``  ->  ``n=min(N, 256)``.
+  ``evaluate_model(``, ``n=N``  ->  ``n=min(N, 256)``;
+* ``vegan experiment NAME ...``  ->  ``--quick`` added (its under-a-minute setting).
 
 Run a page by hand::
 
@@ -81,9 +82,9 @@ def _shell_lines(code: str) -> list[str]:
     """Commands of a shell block: continuation lines joined, comments and blanks dropped."""
     out, current = [], ""
     for raw in code.splitlines():
-        line = raw.rstrip()
+        line = raw.strip() if current else raw.rstrip()
         if line.endswith("\\"):
-            current += line[:-1] + " "
+            current += line[:-1].rstrip() + " "
             continue
         line = current + line
         current = ""
@@ -135,10 +136,11 @@ def _steps_from_steps(n: int) -> int:
 
 def quicken(code: str) -> str:
     """Apply the quick-mode rewrites listed in the module docstring."""
-    code = re.sub(r"--epochs[ =](\d+)", lambda m: f"--steps {_steps_from_epochs(int(m[1]))}", code)
-    code = re.sub(r"\bepochs=(\d+)", lambda m: f"steps={_steps_from_epochs(int(m[1]))}", code)
+    # steps first, so that the steps an epochs rewrite produces are not shrunk again
     code = re.sub(r"--steps[ =](\d+)", lambda m: f"--steps {_steps_from_steps(int(m[1]))}", code)
     code = re.sub(r"\bsteps=(\d+)", lambda m: f"steps={_steps_from_steps(int(m[1]))}", code)
+    code = re.sub(r"--epochs[ =](\d+)", lambda m: f"--steps {_steps_from_epochs(int(m[1]))}", code)
+    code = re.sub(r"\bepochs=(\d+)", lambda m: f"steps={_steps_from_epochs(int(m[1]))}", code)
     code = re.sub(r"--budget[ =][\d.]+", "--budget 0.02", code)
     lines = []
     for line in code.split("\n"):
@@ -147,6 +149,9 @@ def quicken(code: str) -> str:
             if not re.search(r"--n\b", line):
                 command, hash_, comment = line.partition(" #")
                 line = command.rstrip() + " --n 256" + (f"  #{comment}" if hash_ else "")
+        if re.match(r"\s*vegan experiment ", line) and "--quick" not in line:
+            command, hash_, comment = line.partition(" #")
+            line = command.rstrip() + " --quick" + (f"  #{comment}" if hash_ else "")
         if re.search(r"\bevaluate(_model)?\(", line):
             line = re.sub(r"\bn=(\d+)", lambda m: f"n={min(int(m[1]), 256)}", line)
         lines.append(line)

@@ -65,11 +65,17 @@ def test_runner_sees_every_kind_of_block(codeblocks, tmp_path):
     blocks = codeblocks.extract(page)
     assert [b.marker for b in blocks] == ["skip", "", "", "file", ""]
     assert blocks[0].arg == "needs a GPU"
-    assert blocks[1].vegan_commands() == ["vegan recipes   --show vae   # one option list"]
+    assert blocks[1].vegan_commands() == ["vegan recipes --show vae   # one option list"]
     assert blocks[2].vegan_commands() is None
     assert codeblocks.quicken("vegan train r --epochs 40 && fit(epochs=5, steps=60)") == (
         "vegan train r --steps 4 && fit(steps=1, steps=3)"
     )
+    assert codeblocks.quicken("vegan eval runs/a   # measure") == "vegan eval runs/a --n 256  # measure"
+    assert codeblocks.quicken("vegan report runs/a --n 2000 --out r.html") == (
+        "vegan report runs/a --n 256 --out r.html"
+    )
+    assert codeblocks.quicken("vegan experiment prop2 --out p") == "vegan experiment prop2 --out p --quick"
+    assert codeblocks.quicken("load_dataset('mnist', n=2000)") == "load_dataset('mnist', n=2000)"
 
 
 def test_runner_reports_the_failing_block(codeblocks, tmp_path, docs_env):
