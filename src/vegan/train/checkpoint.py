@@ -160,7 +160,23 @@ def save_checkpoint(
     for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
         for p in (old, old.with_suffix(".safetensors")):
             p.unlink(missing_ok=True)
+    _remove_orphans(run_dir)
     return path
+
+
+def _remove_orphans(run_dir: Path) -> None:
+    """Delete what killed runs left: tensor files without their JSON, temporary files.
+
+    Called by the one writer of a run right after a checkpoint is committed,
+    so every tensor file without a JSON is debris, never a checkpoint in progress.
+    """
+    from vegan.train.rundir import remove_debris
+
+    cdir = checkpoint_dir(run_dir)
+    for p in cdir.glob("step-*.safetensors"):
+        if not p.with_suffix(".json").exists():
+            p.unlink(missing_ok=True)
+    remove_debris(run_dir)
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:

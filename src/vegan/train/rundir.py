@@ -17,6 +17,7 @@ ever deleted).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,41 @@ from vegan.io import atomic_write_json
 
 RUN_FILE = "run.json"
 RUN_FORMAT = "vegan-run/1"
+#: The temporary file of an atomic write (``vegan.io.atomic_write``) cut short by a kill.
+_TEMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
+#: Files of a run folder (and of its subfolders) whose stale temporary files are debris.
+_RUN_FILES = re.compile(
+    r"^(run\.json|metrics\.jsonl|samples\.png|reconstructions\.png|epoch-\d+\.png"
+    r"|step-\d+\.(json|safetensors))$"
+)
 
 
 def is_run(path: Path) -> bool:
     return (Path(path) / RUN_FILE).is_file()
+
+
+def is_debris(path: Path) -> bool:
+    """A temporary file that vegan's atomic write of a run file left behind when killed."""
+    m = _TEMP.match(Path(path).name)
+    return bool(m and _RUN_FILES.match(m.group("name")))
+
+
+def _entries(run_dir: Path) -> list[Path]:
+    """The folder's entries, without the debris of a run creation that was killed."""
+    return [p for p in Path(run_dir).iterdir() if not (p.is_file() and is_debris(p))]
+
+
+def remove_debris(run_dir: Path) -> int:
+    """Delete the temporary files killed writes left in a run folder; returns how many."""
+    run_dir, count = Path(run_dir), 0
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples", run_dir / "recon"):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if p.is_file() and is_debris(p):
+                p.unlink(missing_ok=True)
+                count += 1
+    return count
 
 
 def check_new(run_dir: Path, overwrite: bool) -> None:
@@ -38,7 +70,7 @@ def check_new(run_dir: Path, overwrite: bool) -> None:
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"'{run_dir}' exists and is a file; choose another --out folder")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
+    if run_dir.is_dir() and _entries(run_dir):
         if not is_run(run_dir):
             raise RunDirError(
                 f"'{run_dir}' is a non-empty folder that is not a vegan run; "
@@ -55,8 +87,15 @@ def prepare_new(run_dir: Path, overwrite: bool) -> None:
     """Make ``run_dir`` ready for a new run, or refuse with a clear reason."""
     check_new(run_dir, overwrite)
     run_dir = Path(run_dir)
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        shutil.rmtree(run_dir)  # check_new allowed it: a vegan run and --overwrite
+    if run_dir.is_dir() and _entries(run_dir):
+        # check_new allowed it: a vegan run and --overwrite. run.json goes last, so a
+        # deletion cut short by a kill leaves a folder that is still a vegan run.
+        for p in run_dir.iterdir():
+            if p.name != RUN_FILE:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        (run_dir / RUN_FILE).unlink(missing_ok=True)
+    if run_dir.is_dir():
+        remove_debris(run_dir)
     parent = run_dir.parent
     if not parent.exists():
         parent.mkdir(parents=True, exist_ok=True)
