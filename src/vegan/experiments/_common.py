@@ -208,10 +208,14 @@ def fmt(v: Any, digits: int = 4) -> str:
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
-    """A Markdown table; numbers formatted by :func:`fmt`."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    """A Markdown table; numbers formatted by :func:`fmt`, '|' inside cells escaped."""
+
+    def cell(v: Any) -> str:
+        return fmt(v, digits).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
-        lines.append("| " + " | ".join(fmt(v, digits) for v in row) + " |")
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return "\n".join(lines)
 
 

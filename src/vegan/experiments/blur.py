@@ -172,6 +172,10 @@ def _evaluate(ctx: Context, model, held: torch.Tensor, pool: torch.Tensor, feats
         out["fd_reconstructions"] = frechet_distance(feats(recon), f_ref)
     codes = model.encode(held)
     out["codes_w2sq_to_prior"] = exact_transport(codes, model.prior.sample(n, gen))[0]
+    # Sampling floor of that number: two independent prior samples of the same size.
+    out["prior_w2sq_floor"] = exact_transport(
+        model.prior.sample(n, gen), model.prior.sample(n, gen)
+    )[0]
     out.update(_posterior_stats(model, held, pool, gen))
     return out, samples[:64], recon[:16]
 
@@ -292,6 +296,7 @@ def _summary(ctx: Context, models: dict, ref: dict) -> str:
         ("pixel_w2sq_reconstructions", "pixel W_2^2 reconstructions"),
         ("reconstruction_sq_error", "E |x - G(E(x))|^2"),
         ("codes_w2sq_to_prior", "W_2^2(codes, P_Z samples)"),
+        ("prior_w2sq_floor", "W_2^2(P_Z samples, P_Z samples'), the floor"),
         ("noise_share", "E Var(Z|X) / Var(Z)"),
         ("effective_images", "images per code (median)"),
         ("weighted_average_sharpness", "sharpness of the posterior-weighted average"),
