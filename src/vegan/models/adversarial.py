@@ -35,7 +35,7 @@ from vegan.models.critics import JointCritic, LatentAdversary, generator_loss, l
 from vegan.models.encoders import Encoding
 from vegan.models.fits import NLLFit
 from vegan.models.model import GenerativeModel
-from vegan.models.primal import AutoEncoderConfig, autoencoder
+from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder
 from vegan.models.priors import Prior
 from vegan.models.registry import recipe
 from vegan.train.distributed import local_noise
@@ -207,14 +207,10 @@ def aae(cfg, shape, nets):
 
 
 @dataclass
-class AVBConfig(AutoEncoderConfig):
-    """Adversarial variational Bayes (Mescheder et al. 2017) as eq. (6)."""
+class AVBConfig(VAEConfig):
+    """Adversarial variational Bayes (Mescheder et al. 2017), eq. (6): a VAE with a learned KL."""
 
     encoder: str = opt("implicit", "Q(Z|X): implicit (noise input, AVB's) or gaussian")
-    decoder: str = opt(
-        "auto", "P_G(Y|Z): auto = bernoulli for images, gaussian with learned sigma for vectors"
-    )
-    fit: str = opt("nll", "fit term: nll (-log p_G(x|z), the ELBO's) or cost")
     lam: float = opt(1.0, "weight of the estimated per-sample KL (1 is AVB's ELBO)")
     sigma: float = opt(
         0.1,

@@ -19,11 +19,13 @@ from vegan.errors import ConfigError, closest
 class Prior(nn.Module):
     """Base class: a distribution on R^dim."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, scale: float = 1.0) -> None:
         super().__init__()
         if dim < 1:
             raise ConfigError(f"latent dimension must be >= 1, got {dim}")
-        self.dim = dim
+        if not scale > 0:
+            raise ConfigError(f"prior_scale must be > 0, got {scale}")
+        self.dim, self.scale = dim, float(scale)
         self.register_buffer("_anchor", torch.zeros(()), persistent=False)
 
     @property
@@ -49,12 +51,6 @@ class Prior(nn.Module):
 class GaussianPrior(Prior):
     """N(0, scale^2 I_d), the WAE paper's prior (scale 1)."""
 
-    def __init__(self, dim: int, scale: float = 1.0) -> None:
-        super().__init__(dim)
-        if not scale > 0:
-            raise ConfigError(f"prior_scale must be > 0, got {scale}")
-        self.scale = float(scale)
-
     @property
     def variance(self) -> float:
         return self.scale**2
@@ -70,12 +66,6 @@ class GaussianPrior(Prior):
 
 class UniformBoxPrior(Prior):
     """Uniform on the box [-scale, scale]^d."""
-
-    def __init__(self, dim: int, scale: float = 1.0) -> None:
-        super().__init__(dim)
-        if not scale > 0:
-            raise ConfigError(f"prior_scale must be > 0, got {scale}")
-        self.scale = float(scale)
 
     @property
     def variance(self) -> float:
@@ -97,10 +87,9 @@ class SpherePrior(Prior):
     """Uniform on the sphere of radius ``scale`` in R^d (no density on R^d)."""
 
     def __init__(self, dim: int, scale: float = 1.0) -> None:
-        super().__init__(dim)
+        super().__init__(dim, scale)
         if dim < 2:
             raise ConfigError("the sphere prior needs latent_dim >= 2")
-        self.scale = float(scale)
 
     @property
     def variance(self) -> float:
