@@ -127,9 +127,13 @@ def main(argv: list[str] | None = None) -> int:
                 "date": time.strftime("%Y-%m-%d"),
             }
             if same_run:  # only the evaluation is new: keep when and where it was trained
-                record[key].update({k: old[k] for k in ("machine", "date", "train_seconds") if k in old})
+                record[key].update(
+                    {k: old[k] for k in ("machine", "date", "train_seconds") if k in old}
+                )
             record[key]["eval"] = evaluate(run)
-            record = {**json.loads(RECORD.read_text()), key: record[key]} if RECORD.exists() else record
+            record = (
+                {**json.loads(RECORD.read_text()), key: record[key]} if RECORD.exists() else record
+            )
             RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
             update_page(record)
             print(f"{fig.relative_to(ROOT)}: {seconds:.0f} s", flush=True)
@@ -210,8 +214,38 @@ def gallery_block(recipe: str, record: dict) -> str:
     return "\n".join(rows)
 
 
+def _num(entry: dict | None, key: str, fmt: str = "{:.3g}") -> str:
+    value = (entry or {}).get("eval", {}).get(key)
+    return "—" if value is None else fmt.format(value)
+
+
+def summary_table(record: dict) -> str:
+    """One row per recipe: the numbers under its figures, side by side."""
+    rows = [
+        "| recipe | toy W2² | toy modes | toy steps | MNIST FD | MNIST W2² | MNIST sharpness "
+        "| MNIST steps | MNIST training (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in RECIPES:
+        toy, mnist = record.get(f"toy-{r}"), record.get(f"mnist-{r}")
+        rows.append(
+            f"| `{r}` | {_num(toy, 'w2sq')} | {_num(toy, 'modes_covered', '{:.0f}')}/8 "
+            f"| {(toy or {}).get('steps', '—')} | {_num(mnist, 'fd_mnist_cnn', '{:.0f}')} "
+            f"| {_num(mnist, 'w2sq')} | {_num(mnist, 'sharpness')} "
+            f"| {(mnist or {}).get('steps', '—')} | {(mnist or {}).get('train_seconds', '—')} |"
+        )
+    toy = next((e for k, e in record.items() if k.startswith("toy-") and "eval" in e), None)
+    mnist = next((e for k, e in record.items() if k.startswith("mnist-") and "eval" in e), None)
+    rows.append(
+        f"| *data (real vs real)* | {_num(toy, 'w2sq_real')} | 8/8 | "
+        f"| {_num(mnist, 'fd_mnist_cnn_real', '{:.2f}')} | {_num(mnist, 'w2sq_real')} "
+        f"| {_num(mnist, 'sharpness_data')} | | |"
+    )
+    return "\n".join(rows)
+
+
 def update_page(record: dict, page: Path | None = None) -> str:
-    """Rewrite every ``<!-- figures: RECIPE -->`` block of the cookbook page; returns the text."""
+    """Rewrite the generated blocks of the cookbook page (figures, summary); returns the text."""
     import re
 
     page = page or PAGE
@@ -220,6 +254,12 @@ def update_page(record: dict, page: Path | None = None) -> str:
         r"<!-- figures: ([\w-]+) -->\n.*?<!-- /figures -->",
         lambda m: f"<!-- figures: {m[1]} -->\n{gallery_block(m[1], record)}\n<!-- /figures -->",
         text,
+        flags=re.S,
+    )
+    new = re.sub(
+        r"<!-- figures-summary -->\n.*?<!-- /figures-summary -->",
+        lambda m: f"<!-- figures-summary -->\n{summary_table(record)}\n<!-- /figures-summary -->",
+        new,
         flags=re.S,
     )
     if new != text:

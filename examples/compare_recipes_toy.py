@@ -36,15 +36,21 @@ def main(recipes) -> None:
     for ax, name in zip(axes[0], recipes):
         t0 = time.perf_counter()
         model, _ = vegan.fit(
-            name, "toy:8gaussians", f"runs/examples/toy-{name}", steps=STEPS,
-            overwrite=True, progress=False,
+            name,
+            "toy:8gaussians",
+            f"runs/examples/toy-{name}",
+            steps=STEPS,
+            overwrite=True,
+            progress=False,
         )
         seconds = time.perf_counter() - t0
         x = model.sample(len(held), generator=torch.Generator().manual_seed(0))
         m = mode_metrics(x, centers, std)
         w2sq = vegan.wasserstein(x, held, cost="l2sq")
-        print(f"{name:10s} {w2sq:8.4f} {m['modes_covered']:6.0f} {m['high_quality']:8.2f} "
-              f"{seconds:8.1f}")
+        print(
+            f"{name:10s} {w2sq:8.4f} {m['modes_covered']:6.0f} {m['high_quality']:8.2f} "
+            f"{seconds:8.1f}"
+        )
         ax.scatter(held[:, 0], held[:, 1], s=2, c="0.7")
         ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:red")
         ax.set_title(f"{name}: W2² {w2sq:.3f}")

@@ -55,12 +55,14 @@ def main() -> None:
     for name in ("wae-energy", "wae-mmd"):
         out = f"runs/examples/{name}"
         vegan.fit(name, "toy:8gaussians", out, steps=STEPS, overwrite=True, progress=False)
-        model = vegan.load(out)                       # rebuilt through the registry
+        model = vegan.load(out)  # rebuilt through the registry
         x = model.sample(len(held), generator=torch.Generator().manual_seed(0))
         w2sq = vegan.wasserstein(x, held, cost="l2sq")
         m = mode_metrics(x, centers, std)
-        print(f"{name:11s} W2^2 {w2sq:.4f}  modes {m['modes_covered']:.0f}/8  "
-              f"high quality {m['high_quality']:.2f}")
+        print(
+            f"{name:11s} W2^2 {w2sq:.4f}  modes {m['modes_covered']:.0f}/8  "
+            f"high quality {m['high_quality']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,12 +34,14 @@ def main() -> None:
     )
     print(f"trained {result.step} steps in {result.seconds:.1f} s: {result.last}")
 
-    held = load_dataset("toy:8gaussians", "heldout").x              # 2,000 fresh points
+    held = load_dataset("toy:8gaussians", "heldout").x  # 2,000 fresh points
     samples = model.sample(len(held), generator=torch.Generator().manual_seed(0))
     w2sq = vegan.wasserstein(samples, held, cost="l2sq")
     real = load_dataset("toy:8gaussians", "train").x[: len(held)]
-    print(f"exact W2^2 to held-out data: {w2sq:.4f} (two real samples: "
-          f"{vegan.wasserstein(real, held, cost='l2sq'):.4f})")
+    print(
+        f"exact W2^2 to held-out data: {w2sq:.4f} (two real samples: "
+        f"{vegan.wasserstein(real, held, cost='l2sq'):.4f})"
+    )
 
     centers, std = modes("8gaussians")
     print("modes:", mode_metrics(samples, centers, std))

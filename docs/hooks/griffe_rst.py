@@ -20,7 +20,9 @@ import re
 
 import griffe
 
-ROLE = re.compile(r":(?:py:)?(?:func|class|mod|meth|attr|data|exc|obj|const):`(~?)([^`<]+?)(?:\s*<[^>]+>)?`")
+ROLE = re.compile(
+    r":(?:py:)?(?:func|class|mod|meth|attr|data|exc|obj|const):`(~?)([^`<]+?)(?:\s*<[^>]+>)?`"
+)
 MATH_ROLE = re.compile(r":math:`([^`]+)`")
 
 

@@ -50,7 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)[^\n]*$")
-MARKER = re.compile(r"^\s*<!--\s*(?P<kind>skip|slow|expect-error|file)\s*(?::\s*(?P<arg>.*?))?\s*-->\s*$")
+MARKER = re.compile(
+    r"^\s*<!--\s*(?P<kind>skip|slow|expect-error|file)\s*(?::\s*(?P<arg>.*?))?\s*-->\s*$"
+)
 
 
 @dataclass
@@ -109,7 +111,9 @@ def extract(path: str | Path) -> list[Block]:
         indent, fence, lang = m["indent"], m["fence"], m["lang"].lower()
         j = i + 1
         body = []
-        while j < len(lines) and not re.match(rf"^{re.escape(indent)}{fence[0]}{{{len(fence)},}}\s*$", lines[j]):
+        while j < len(lines) and not re.match(
+            rf"^{re.escape(indent)}{fence[0]}{{{len(fence)},}}\s*$", lines[j]
+        ):
             body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j])
             j += 1
         marker = arg = ""
@@ -118,7 +122,9 @@ def extract(path: str | Path) -> list[Block]:
             k -= 1
         if k >= 0 and (mm := MARKER.match(lines[k])):
             marker, arg = mm["kind"], (mm["arg"] or "")
-        blocks.append(Block(path, i + 1, lang, textwrap.dedent("\n".join(body)) + "\n", marker, arg))
+        blocks.append(
+            Block(path, i + 1, lang, textwrap.dedent("\n".join(body)) + "\n", marker, arg)
+        )
         i = j + 1
     return blocks
 
@@ -233,7 +239,8 @@ def run_blocks(blocks: list[Block], workdir: Path, include_slow: bool = False) -
                 want = 2 if b.marker == "expect-error" else 0
                 if status != want:
                     raise BlockFailed(
-                        f"{b.where}: '{command}' exited {status}, expected {want}: {err.strip()[-800:]}"
+                        f"{b.where}: '{command}' exited {status}, expected {want}: "
+                        f"{err.strip()[-800:]}"
                     )
             log.append(
                 f"{b.where}: {len(commands)} vegan command(s) ok ({time.perf_counter() - t0:.1f} s)"

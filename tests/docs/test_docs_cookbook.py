@@ -84,7 +84,12 @@ def test_defaults_column_matches_the_code(row):
         if isinstance(actual, bool):
             assert text.lower() == str(actual).lower(), (name, key, text, actual)
         elif isinstance(actual, (int, float)):
-            assert math.isclose(float(text), float(actual), rel_tol=1e-12), (name, key, text, actual)
+            assert math.isclose(float(text), float(actual), rel_tol=1e-12), (
+                name,
+                key,
+                text,
+                actual,
+            )
         else:
             assert text == str(actual), (name, key, text, actual)
 

@@ -1,4 +1,4 @@
-"""Every public function and class of the library has a docstring (the API reference is built from them).
+"""Every public function and class has a docstring (the API reference is built from them).
 
 "Public" means: defined in a module of ``vegan.ot``, ``vegan.data``,
 ``vegan.nets``, ``vegan.models``, ``vegan.train`` or ``vegan.eval`` whose
@@ -70,7 +70,11 @@ def _has_docstring(obj) -> bool:
     doc = (obj.__doc__ or "").strip()
     if not doc:
         return False
-    if inspect.isclass(obj) and dataclasses.is_dataclass(obj) and doc.startswith(obj.__name__ + "("):
+    if (
+        inspect.isclass(obj)
+        and dataclasses.is_dataclass(obj)
+        and doc.startswith(obj.__name__ + "(")
+    ):
         return False  # written by dataclasses, says nothing
     return True
 
@@ -107,7 +111,9 @@ def test_no_new_public_name_without_docstring():
 def test_known_missing_list_only_shrinks():
     fixed = sorted(KNOWN_MISSING - set(missing_docstrings()))
     if fixed:
-        pytest.fail(f"these now have docstrings (or are gone): delete them from KNOWN_MISSING: {fixed}")
+        pytest.fail(
+            f"these now have docstrings (or are gone): delete them from KNOWN_MISSING: {fixed}"
+        )
 
 
 def test_public_api_shortcuts_are_documented():

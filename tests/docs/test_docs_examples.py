@@ -70,11 +70,17 @@ def test_runner_sees_every_kind_of_block(codeblocks, tmp_path):
     assert codeblocks.quicken("vegan train r --epochs 40 && fit(epochs=5, steps=60)") == (
         "vegan train r --steps 4 && fit(steps=1, steps=3)"
     )
-    assert codeblocks.quicken("vegan eval runs/a   # measure") == "vegan eval runs/a --n 256  # measure"
+    assert (
+        codeblocks.quicken("vegan eval runs/a   # measure")
+        == "vegan eval runs/a --n 256  # measure"
+    )
     assert codeblocks.quicken("vegan report runs/a --n 2000 --out r.html") == (
         "vegan report runs/a --n 256 --out r.html"
     )
-    assert codeblocks.quicken("vegan experiment prop2 --out p") == "vegan experiment prop2 --out p --quick"
+    assert (
+        codeblocks.quicken("vegan experiment prop2 --out p")
+        == "vegan experiment prop2 --out p --quick"
+    )
     assert codeblocks.quicken("load_dataset('mnist', n=2000)") == "load_dataset('mnist', n=2000)"
 
 

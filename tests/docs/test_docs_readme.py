@@ -81,7 +81,9 @@ def test_readme_cli_table_matches_the_parser(synopsis):
     assert command in subs, f"README names 'vegan {command}', which does not exist"
     known = {s for a in subs[command]._actions for s in a.option_strings}
     for flag in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", synopsis):
-        assert flag in known, f"README shows '{flag}' for 'vegan {command}'; its options: {sorted(known)}"
+        assert flag in known, (
+            f"README shows '{flag}' for 'vegan {command}'; its options: {sorted(known)}"
+        )
 
 
 def test_readme_dataset_specs_exist():
