@@ -112,6 +112,29 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
+#: First bytes of a .npy file, of a zip archive (.npz; an empty one), of a pickle (protocol 2+).
+_NPY_MAGIC, _ZIP_MAGICS, _PICKLE_MAGIC = b"\x93NUMPY", (b"PK\x03\x04", b"PK\x05\x06"), b"\x80"
+
+
+def _check_magic(p: Path, suffix: str) -> None:
+    """Refuse a file whose first bytes are not those of its format (NumPy would try pickle)."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise DataError(f"could not read '{p}': {exc.strerror or exc}") from exc
+    ok = head == _NPY_MAGIC if suffix == ".npy" else head[:4] in _ZIP_MAGICS
+    if ok:
+        return
+    if head[:1] == _PICKLE_MAGIC:
+        raise DataError(f"'{p}' is a Python pickle, not a {suffix} array; vegan never unpickles")
+    what = "NumPy .npy header" if suffix == ".npy" else "zip archive (.npz) header"
+    raise DataError(
+        f"'{p}' does not start with a {what}; it is not a {suffix} file or it is corrupted "
+        "(save arrays with numpy.save / numpy.savez)"
+    )
+
+
 def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     """Load a numeric array from ``.npy`` or ``.npz`` without unpickling.
 
@@ -128,6 +151,7 @@ def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     suffix = p.suffix.lower()
     if suffix not in ARRAY_SUFFIXES:
         raise DataError(f"'{p}' is not a .npy or .npz file; save your samples with numpy.save")
+    _check_magic(p, suffix)
     try:
         if suffix == ".npy":
             arr = np.load(p, allow_pickle=False)

@@ -377,3 +377,21 @@ def test_debris_of_killed_checkpoint_writes_is_removed(run_cli, tmp_path):
     ]
     assert read_checkpoint(cdir / "step-00000006.json").step == 6  # rewritten, valid
     assert not list(run.glob(".*.tmp"))
+
+
+def test_a_rank_dying_during_the_gathered_backward_is_a_clear_error(monkeypatch):
+    # Found by killing a rank of a distributed WAE-MMD run: the all-reduce in the
+    # backward pass of the gathered codes raised a bare RuntimeError (a traceback).
+    from types import SimpleNamespace
+
+    import torch.distributed as dist
+
+    from vegan.train.distributed import DistributedError, _GatherWithGrad
+
+    def all_reduce(*a, **k):
+        raise RuntimeError("Connection reset by peer")
+
+    monkeypatch.setattr(dist, "all_reduce", all_reduce)
+    ctx = SimpleNamespace(rank=0, n=2)
+    with pytest.raises(DistributedError, match="a collective failed .*resume"):
+        _GatherWithGrad.backward(ctx, torch.ones(4, 2))

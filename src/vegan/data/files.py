@@ -77,7 +77,8 @@ def prepare_array(arr: np.ndarray, source: str) -> tuple[np.ndarray, str]:
         if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
             bad = int((~np.isfinite(arr)).sum())
             raise DataError(f"{source} contains {bad} NaN or inf values; remove or replace them")
-        x = arr.astype(np.float32)
+        with np.errstate(over="ignore"):  # reported below as one clear error
+            x = arr.astype(np.float32)
         if not np.all(np.isfinite(x)):
             raise DataError(f"{source} has values too large for float32; rescale it")
     if kind == "image":

@@ -7,13 +7,14 @@ and run the loop. ``load`` rebuilds a trained model from a run folder.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from vegan.errors import ConfigError, DataError
+from vegan.errors import ConfigError, DataError, OutputError, ResourceError, VeganError, closest
 from vegan.models.config import load_toml, to_dict
 from vegan.models.registry import build, get_recipe, make_config
 from vegan.train import checkpoint as ckpt
@@ -176,22 +177,30 @@ def fit(
         train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
         cfg = make_config(r.name, tuple(train.sample_shape), user)
     _validate_tensor(train.x)
+    check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
     _probe(model, train.x[:2])  # fail on a shape the networks cannot take, before any write
+    _check_batch_memory(model, min(cfg.batch_size, len(train.x)), device_)
     if fresh:
         rundir.check_new(out, overwrite=overwrite)
         ctx.barrier()
         if ctx.is_main:
+            created = _first_missing(out)
             rundir.prepare_new(out, overwrite=overwrite)
-            rundir.write_run_info(
-                out,
-                r.name,
-                spec,
-                tuple(train.sample_shape),
-                to_dict(cfg),
-                {"n_train": len(train.x), "world_size": ctx.world},
-            )
+            try:
+                rundir.write_run_info(
+                    out,
+                    r.name,
+                    spec,
+                    tuple(train.sample_shape),
+                    to_dict(cfg),
+                    {"n_train": len(train.x), "world_size": ctx.world},
+                )
+            except OutputError:  # e.g. a full disk: leave no empty folder behind
+                if created is not None:
+                    shutil.rmtree(created, ignore_errors=True)
+                raise
         ctx.barrier()
     reference = (
         train.x[:2000].reshape(min(2000, len(train.x)), -1).numpy() if train.x.dim() == 2 else None
@@ -208,6 +217,109 @@ def fit(
     )
     result: TrainResult = trainer.fit(resume=resume)
     return model, result
+
+
+#: Copies of every parameter that training holds: weights, gradients, Adam's two moments.
+TRAIN_COPIES = 4
+#: Copies that loading holds: the weights and the checkpoint's tensors.
+LOAD_COPIES = 2
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (None when it exists)."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing = p
+    return missing
+
+
+class _AskedNets(dict):
+    """The user's ``nets``, remembering which part names a recipe builder asks for."""
+
+    def __init__(self, nets: dict) -> None:
+        super().__init__(nets)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self.asked.add(key)
+        return super().__contains__(key)
+
+
+def _available_memory(device: torch.device) -> int | None:
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    from vegan.ot._checks import available_memory
+
+    return available_memory()
+
+
+def check_model_memory(
+    recipe: str,
+    sample_shape: tuple[int, ...],
+    cfg: Any,
+    nets: dict[str, nn.Module] | None,
+    copies: int,
+    device: torch.device,
+) -> int:
+    """Check a model before building it: the user's part names, and its memory.
+
+    The model is built on PyTorch's ``meta`` device (shapes only, no memory,
+    no random numbers drawn). A key of ``nets`` that the recipe never asks
+    for (a misspelled part name, which would silently train the default
+    network) is a :class:`ConfigError`. ``copies`` times the parameter and
+    buffer bytes must fit in the memory available now (``MemAvailable``, or
+    the GPU's free memory), else :class:`ResourceError`. Returns the model's
+    bytes (0 when it could not be estimated).
+    """
+    from vegan.ot._checks import format_bytes
+
+    r = get_recipe(recipe)
+    asked = _AskedNets(nets or {})
+    try:
+        with torch.device("meta"):
+            meta = r.build(cfg, tuple(sample_shape), asked)
+    except VeganError:
+        raise
+    except Exception:  # a builder or user module that cannot run on meta: no estimate
+        return 0
+    unknown = sorted(set(nets or {}) - asked.asked)
+    if unknown:
+        parts = sorted(k for k in asked.asked if isinstance(k, str))
+        raise ConfigError(
+            f"recipe '{r.name}' has no part '{unknown[0]}'{closest(unknown[0], parts)} to "
+            f"replace; its parts are {', '.join(parts)}"
+        )
+    tensors = [*meta.parameters(), *meta.buffers()]
+    n_params = sum(p.numel() for p in meta.parameters())
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    have = _available_memory(device)
+    if have is not None and copies * size > have:
+        raise ResourceError(
+            f"recipe '{recipe}' with these options has {n_params:,} parameters "
+            f"({format_bytes(size)}); {'training' if copies > LOAD_COPIES else 'loading'} "
+            f"needs about {format_bytes(copies * size)} but {format_bytes(have)} of memory is "
+            "available; lower hidden, width, depth or latent_dim"
+        )
+    return size
+
+
+def _check_batch_memory(model, batch: int, device: torch.device) -> None:
+    """Batch-wide penalties whose memory grows as batch^2 (MMD) must fit, before any write."""
+    from vegan.models.kernels import check_mmd_memory
+    from vegan.models.penalties import MMDPenalty
+
+    if any(isinstance(m, MMDPenalty) for m in model.modules()):
+        check_mmd_memory(batch, batch, 4, True, device)
 
 
 def _probe(model, x: torch.Tensor) -> None:
@@ -252,6 +364,7 @@ def load(
     r = get_recipe(info["recipe"])
     shape = tuple(info["sample_shape"])
     cfg = make_config(r.name, shape, info["config"])
+    check_model_memory(r.name, shape, cfg, nets, LOAD_COPIES, resolve_device(device))
     model = build(r.name, shape, cfg, nets=nets)
     if step is None:
         c = ckpt.latest_checkpoint(run_dir)

@@ -152,7 +152,10 @@ class _GatherWithGrad(torch.autograd.Function):
         import torch.distributed as dist
 
         grad = grad.contiguous().clone()
-        dist.all_reduce(grad)
+        try:
+            dist.all_reduce(grad)
+        except RuntimeError as exc:  # a rank died during the backward pass
+            raise _lost(exc) from exc
         return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n], None, None
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from vegan.errors import DivergenceError, VeganError
+from vegan.errors import DivergenceError, OutputError, VeganError
 from vegan.models.config import to_dict
 from vegan.train import checkpoint as ckpt
 from vegan.train.batches import BatchStream
@@ -351,8 +351,15 @@ class Trainer:
     def _append_metrics(self, record: dict[str, Any]) -> None:
         if not self.dist.is_main:
             return
-        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+        path = self.run_dir / "metrics.jsonl"
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            raise OutputError(
+                f"could not write '{path}': {exc.strerror or exc}; free space or check the "
+                "folder, then continue with --resume"
+            ) from exc
 
     def _truncate_metrics(self) -> None:
         """Drop logged lines beyond the current step (they are about to be redone)."""
@@ -360,11 +367,11 @@ class Trainer:
         if not self.dist.is_main or not path.exists():
             return
         keep = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:  # a torn or corrupted line is dropped
                 if json.loads(line).get("step", 0) <= self.step:
                     keep.append(line)
-            except (json.JSONDecodeError, AttributeError):
+            except (json.JSONDecodeError, AttributeError, TypeError):
                 continue
         from vegan.io import atomic_write_text
 

@@ -17,13 +17,14 @@ ever deleted).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from vegan import __version__
-from vegan.errors import CheckpointError, RunDirError
+from vegan.errors import CheckpointError, OutputError, RunDirError
 from vegan.io import atomic_write_json
 
 RUN_FILE = "run.json"
@@ -70,6 +71,20 @@ def check_new(run_dir: Path, overwrite: bool) -> None:
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"'{run_dir}' exists and is a file; choose another --out folder")
+    # The nearest folder that exists must be writable (the rest is created in it).
+    base = run_dir
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise RunDirError(
+            f"'{base}' is a file, so the run folder '{run_dir}' cannot be created in it; "
+            "choose another --out folder"
+        )
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"folder '{base}' is not writable, so the run folder '{run_dir}' cannot be "
+            "written; choose another --out folder"
+        )
     if run_dir.is_dir() and _entries(run_dir):
         if not is_run(run_dir):
             raise RunDirError(
@@ -96,10 +111,13 @@ def prepare_new(run_dir: Path, overwrite: bool) -> None:
         (run_dir / RUN_FILE).unlink(missing_ok=True)
     if run_dir.is_dir():
         remove_debris(run_dir)
-    parent = run_dir.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, exist_ok=True)
-    run_dir.mkdir(exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"could not create the run folder '{run_dir}': {exc.strerror or exc}; "
+            "choose another --out folder"
+        ) from exc
 
 
 def write_run_info(
