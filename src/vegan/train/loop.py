@@ -325,9 +325,15 @@ class Trainer:
                 flush=True,
             )
             return
+        if self.cfg.on_nan != "rollback":
+            fix = "lower the learning rate or set on_nan=rollback"
+        elif not last:
+            fix = "no checkpoint to roll back to; lower the learning rate"
+        else:
+            fix = f"gave up after {self.rollbacks} rollbacks; lower the learning rate"
         raise DivergenceError(
             f"non-finite {bad.what} in player '{bad.player}' at step {self.step + 1}; {where}; "
-            "lower the learning rate or set on_nan=rollback"
+            f"{fix}"
         )
 
     def _log(self, sums: dict[str, torch.Tensor], count: int, seconds: float) -> dict[str, float]:
