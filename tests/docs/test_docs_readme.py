@@ -71,6 +71,8 @@ def test_make_demo_command_runs(codeblocks, docs_env, monkeypatch):
     assert (docs_env / "runs" / "demo" / "samples.png").is_file()
     readme = README.read_text(encoding="utf-8")
     assert "runs/demo" in readme and "wae-mmd" in readme.lower()
+    guide = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    assert f"`{cmd}`" in guide, f"docs/getting-started.md should quote the demo command `{cmd}`"
 
 
 @pytest.mark.parametrize("synopsis", _table_commands())
