@@ -155,6 +155,7 @@ def _git(args: list[str], cwd: Path) -> str | None:
 def provenance(command: str | None) -> dict[str, Any]:
     """Versions, git commit (when vegan runs from a checkout) and the command line."""
     import ot
+
     import vegan
 
     here = Path(vegan.__file__).resolve().parent

@@ -14,7 +14,8 @@ and by the evaluation (metrics):
 * :mod:`~vegan.ot.closed_form` - oracles: 1-D quantile formula, Gaussian
   Bures W_2^2.
 * :mod:`~vegan.ot.dual` - the Kantorovich-Rubinstein critic estimate of W_1
-  (eq. (2)): arrives with the adversarial ingredients.
+  (eq. (2)), :func:`dual_w1`, and the Lipschitz constraints it shares with
+  the WGAN recipes (gradient penalty, weight clipping).
 * :func:`wasserstein` - one call for all methods; the value is always the
   transport cost min E c(X, Y).
 """
@@ -22,6 +23,7 @@ and by the evaluation (metrics):
 from vegan.ot.api import METHODS, OTResult, wasserstein
 from vegan.ot.closed_form import gaussian_w2, wasserstein_1d
 from vegan.ot.costs import COSTS, Cost, get_cost, l1, l2, l2sq
+from vegan.ot.dual import clip_weights, dual_w1, gradient_penalty
 from vegan.ot.exact import ExactResult, cost_matrix, exact_ot, exact_ot_from_cost
 from vegan.ot.sinkhorn import (
     SinkhornResult,
@@ -38,11 +40,14 @@ __all__ = [
     "ExactResult",
     "OTResult",
     "SinkhornResult",
+    "clip_weights",
     "cost_matrix",
+    "dual_w1",
     "exact_ot",
     "exact_ot_from_cost",
     "gaussian_w2",
     "get_cost",
+    "gradient_penalty",
     "l1",
     "l2",
     "l2sq",
