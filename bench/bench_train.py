@@ -47,6 +47,7 @@ from _peers import (  # noqa: E402
     batches,
     build_nets,
     check_same_loss,
+    compile_nets,
     max_rss_mib,
     mnist_split,
     pythae_model,
@@ -70,11 +71,10 @@ def loadavg() -> str:
 
 
 def _nets(pair: str, o: dict) -> dict:
-    import torch
 
     nets = build_nets(pair, o["nets"], o["width"])
     if o.get("compile"):
-        nets = {k: torch.compile(v) for k, v in nets.items()}
+        nets = compile_nets(nets)
     return nets
 
 
