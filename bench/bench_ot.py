@@ -26,7 +26,6 @@ import gzip
 import importlib
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -35,6 +34,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "src" / "vegan" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
@@ -232,36 +234,7 @@ def run_child(task: str, n: int, opts: dict | None = None, timeout: float | None
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    import numpy
-    import torch
-
-    ot = importlib.import_module("ot")
-    return {
-        "nproc": os.cpu_count(),
-        "ram_gib": round(mem / 1024, 1),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "pot": ot.__version__,
-        "numpy": numpy.__version__,
-        "load_start": os.getloadavg(),
-    }
+    return {**common.machine(), "load_start": os.getloadavg()}
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -521,19 +494,7 @@ def report(res: dict) -> str:
 
 def write_section(text: str, path: Path) -> None:
     """Replace (or append) the '## Optimal transport' section of BENCHMARKS.md, atomically."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = old.rstrip("\n").splitlines()
-    body = text.rstrip("\n").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        lines = [*lines, "", *body]
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), None)
-        rest = [] if end is None else ["", *lines[end:]]
-        lines = [*lines[:start], *body, *rest]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    common.write_section(SECTION, text, path)
 
 
 def main() -> None:
