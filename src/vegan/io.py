@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from vegan.errors import DataError, OutputError
+from vegan.errors import DataError, OutputError, ResourceError
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 
@@ -135,6 +136,42 @@ def _check_magic(p: Path, suffix: str) -> None:
     )
 
 
+def _check_npy_header(fh: Any, size: int, name: str) -> None:
+    """Check an .npy header against the bytes that follow it, before NumPy allocates.
+
+    NumPy allocates the shape a header declares before reading the data: a
+    crafted or truncated file declaring terabytes would raise MemoryError (or
+    exhaust memory). ``size`` is the file's (or zip member's) size in bytes.
+    """
+    from numpy.lib import format as npformat
+
+    try:
+        version = npformat.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = npformat.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = npformat.read_array_header_2_0(fh)
+    except ValueError as exc:
+        raise DataError(f"{name} has an invalid .npy header ({exc}); re-save it") from exc
+    if dtype.hasobject:
+        raise DataError(f"{name} holds Python objects (pickle); vegan only loads numeric arrays")
+    need = math.prod(shape) * dtype.itemsize  # Python int: no overflow
+    have = size - fh.tell()
+    if need > have:
+        raise DataError(
+            f"{name} declares shape {shape} ({need} bytes) but only {max(have, 0)} bytes "
+            "follow its header; it is truncated or corrupted"
+        )
+    from vegan.ot._checks import available_memory, format_bytes
+
+    free = available_memory()
+    if free is not None and need > free:
+        raise ResourceError(
+            f"{name} holds {format_bytes(need)} of data, more than the "
+            f"{format_bytes(free)} of memory available; use a smaller file"
+        )
+
+
 def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     """Load a numeric array from ``.npy`` or ``.npz`` without unpickling.
 
@@ -154,6 +191,8 @@ def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     _check_magic(p, suffix)
     try:
         if suffix == ".npy":
+            with open(p, "rb") as fh:
+                _check_npy_header(fh, p.stat().st_size, f"'{p}'")
             arr = np.load(p, allow_pickle=False)
         else:
             with np.load(p, allow_pickle=False) as z:
@@ -172,8 +211,12 @@ def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
                             )
                 if key not in names:
                     raise DataError(f"'{p}' has no array '{key}' (it has {', '.join(names)})")
+                member = key if key in z.zip.namelist() else f"{key}.npy"
+                info = z.zip.getinfo(member)
+                with z.zip.open(member) as fh:
+                    _check_npy_header(fh, info.file_size, f"array '{key}' of '{p}'")
                 arr = z[key]
-    except DataError:
+    except (DataError, ResourceError):
         raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
@@ -181,7 +224,7 @@ def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
                 f"'{p}' holds Python objects (pickle); vegan only loads numeric arrays"
             ) from exc
         raise DataError(f"'{p}' is not a valid {suffix} file ({exc}); re-save it") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, MemoryError) as exc:
         raise DataError(
             f"'{p}' could not be read as {suffix} ({type(exc).__name__}: {exc}); "
             "it may be truncated or corrupted"

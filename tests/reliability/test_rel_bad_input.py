@@ -151,6 +151,13 @@ def _truncate_newest(suffix: str) -> list[Callable[[Path], None]]:
     return [_run("run"), make]
 
 
+def _flip_tensor_bytes(w: Path) -> None:
+    for p in (w / "run" / "checkpoints").glob("*.safetensors"):
+        data = bytearray(p.read_bytes())
+        data[-5] ^= 0xFF
+        p.write_bytes(bytes(data))
+
+
 def _deny_writes(folder: str):
     """Patch: ``os.access`` says ``folder`` (inside the world) is not writable."""
 
@@ -791,9 +798,16 @@ CLI: list[Case] = [
     Case(
         "sample-truncated-tensors",
         "every tensor file truncated",
-        r"no valid checkpoint in .*does not match its checksum",
+        r"no valid checkpoint in .*it is truncated or corrupted",
         sample("--out", "{w}/s.npy"),
         setup=_truncate_newest(".safetensors"),
+    ),
+    Case(
+        "sample-flipped-byte",
+        "one byte of every tensor file changed (same size)",
+        r"no valid checkpoint in .*does not match its checksum",
+        sample("--out", "{w}/s.npy"),
+        setup=[_run("run"), _flip_tensor_bytes],
     ),
     Case(
         "sample-truncated-checkpoint-json",
@@ -805,7 +819,7 @@ CLI: list[Case] = [
     Case(
         "sample-checkpoint-other-recipe",
         "a checkpoint of another recipe",
-        r"checkpoint does not fit this model .*another recipe or network size",
+        r"is from recipe .vae., but the run is .ae.; the run folder was mixed up",
         sample("--out", "{w}/s.npy"),
         setup=_swap_checkpoints("vae"),
     ),

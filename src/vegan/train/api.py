@@ -377,6 +377,11 @@ def load(
         raise ckpt.CheckpointError(
             f"run '{run_dir}' has no checkpoint yet; train it first (or resume it with --resume)"
         )
+    if c.state.get("recipe") != r.name:
+        raise ckpt.CheckpointError(
+            f"checkpoint '{c.path}' is from recipe {c.state.get('recipe')!r}, but the run is "
+            f"'{r.name}'; the run folder was mixed up or edited"
+        )
     ckpt.load_model_tensors(model, c.tensors)
     model.info = {**info, "step": c.step}
     return model.to(resolve_device(device)).eval()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import struct
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ FORMAT = "vegan-checkpoint/1"
 _NAME = re.compile(r"^step-(\d{8,})\.json$")
 #: A tensor file may not declare a header larger than this (bytes).
 MAX_HEADER = 16 * 2**20
+#: Bytes per element of the safetensors dtypes a checkpoint may hold.
+DTYPE_BYTES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
+    "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
 
 
 @dataclass
@@ -208,8 +214,23 @@ def read_checkpoint(path: Path) -> Checkpoint:
         or not tname.endswith(".safetensors")
     ):
         raise CheckpointError(f"checkpoint '{path}' names an unsafe tensor file '{tname}'")
+    m = _NAME.match(Path(path).name)
+    if m and int(m.group(1)) != step:
+        raise CheckpointError(
+            f"checkpoint '{path}' says step {step} but its name says {int(m.group(1))}; "
+            "it was edited or crafted"
+        )
+    if not isinstance(meta.get("vegan_version", ""), str):
+        raise CheckpointError(f"checkpoint '{path}' has an ill-typed vegan_version")
+    n_bytes = meta.get("n_bytes")
     tpath = Path(path).parent / tname
     try:
+        size = tpath.stat().st_size
+        if n_bytes is not None and (not isinstance(n_bytes, int) or size != n_bytes):
+            raise CheckpointError(
+                f"tensor file '{tpath}' has {size} bytes, its checkpoint says {n_bytes!r}; "
+                "it is truncated or corrupted"
+            )
         data = tpath.read_bytes()
     except OSError as exc:
         raise CheckpointError(f"tensor file '{tpath}' of checkpoint '{path}' is missing") from exc
@@ -240,19 +261,34 @@ def parse_safetensors(data: bytes, name: str) -> dict[str, torch.Tensor]:
     body = len(data) - 8 - hlen
     for key, info in header.items():
         if key == "__metadata__":
+            if not isinstance(info, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in info.items()
+            ):
+                raise CheckpointError(f"'{name}' has ill-formed safetensors metadata")
             continue
         offs = info.get("data_offsets") if isinstance(info, dict) else None
         shape = info.get("shape") if isinstance(info, dict) else None
+        dtype = info.get("dtype") if isinstance(info, dict) else None
         if (
             not isinstance(offs, list)
             or len(offs) != 2
-            or not all(isinstance(o, int) for o in offs)
+            or not all(type(o) is int for o in offs)
             or not 0 <= offs[0] <= offs[1] <= body
-            or not isinstance(shape, list)
         ):
             raise CheckpointError(
                 f"tensor '{key}' in '{name}' lies outside the file; "
                 "the file is corrupted or crafted"
+            )
+        if (
+            not isinstance(shape, list)
+            or not all(type(d) is int and d >= 0 for d in shape)
+            or dtype not in DTYPE_BYTES
+            or math.prod(shape) * DTYPE_BYTES[dtype] != offs[1] - offs[0]
+        ):
+            raise CheckpointError(
+                f"tensor '{key}' in '{name}' declares dtype {dtype!r} and shape {shape!r}, "
+                f"which do not match its {offs[1] - offs[0]} bytes; the file is corrupted "
+                "or crafted"
             )
     try:
         return st_load(data)
