@@ -40,7 +40,13 @@ Run 'vegan COMMAND --help' for the options of a command."""
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show defaults and keep the line breaks of descriptions."""
+    """Show defaults (when there is one to show) and keep the line breaks of descriptions."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or "(default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

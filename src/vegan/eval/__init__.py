@@ -1,7 +1,7 @@
 """vegan.eval: measure trained models with optimal transport, and show them.
 
 * :func:`evaluate` / :func:`evaluate_model` - every metric that applies to a run
-  (:mod:`~vegan.eval.evaluate`): exact W2^2 / W2 / W1, sliced W2 and MMD^2 in
+  (:mod:`~vegan.eval.evaluation`): exact W2^2 / W2 / W1, sliced W2 and MMD^2 in
   data space beside the real-vs-real reference, sharpness, FD and k-NN
   precision/recall in the features of ``vegan-mnist-cnn``
   (:mod:`~vegan.eval.features`), Inception FID when available, toy mode
@@ -22,11 +22,11 @@ Metric keys, labels and which way is better: :mod:`~vegan.eval.names`.
 from __future__ import annotations
 
 _LAZY = {
-    "Evaluation": "vegan.eval.evaluate",
-    "evaluate": "vegan.eval.evaluate",
-    "evaluate_model": "vegan.eval.evaluate",
-    "load_evaluation": "vegan.eval.evaluate",
-    "save_evaluation": "vegan.eval.evaluate",
+    "Evaluation": "vegan.eval.evaluation",
+    "evaluate": "vegan.eval.evaluation",
+    "evaluate_model": "vegan.eval.evaluation",
+    "load_evaluation": "vegan.eval.evaluation",
+    "save_evaluation": "vegan.eval.evaluation",
     "frechet_distance": "vegan.eval.frechet",
     "precision_recall": "vegan.eval.prdc",
     "negative_elbo": "vegan.eval.elbo",

@@ -16,6 +16,8 @@ from vegan.eval.features import NAME as FEATURES
 
 @dataclass(frozen=True)
 class Metric:
+    """A metric's key, its printed label and which way is better."""
+
     key: str
     label: str
     better: str | None

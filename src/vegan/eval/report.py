@@ -29,7 +29,7 @@ import torch
 
 from vegan.errors import ConfigError
 from vegan.eval import figures as figs
-from vegan.eval.evaluate import (
+from vegan.eval.evaluation import (
     DEFAULT_K,
     DEFAULT_N,
     Evaluation,
@@ -61,6 +61,8 @@ NOTE = (
 
 @dataclass
 class Figure:
+    """One picture of a report: a key, its caption and the PNG bytes."""
+
     key: str
     caption: str
     png: bytes

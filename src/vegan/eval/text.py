@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vegan.eval.evaluate import Evaluation
+from vegan.eval.evaluation import Evaluation
 from vegan.eval.names import METRICS, RANKED
 
 

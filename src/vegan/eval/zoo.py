@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vegan.errors import ConfigError, RunDirError, VeganError
-from vegan.eval.evaluate import DEFAULT_N, evaluate, load_evaluation, save_evaluation
+from vegan.eval.evaluation import DEFAULT_N, evaluate, load_evaluation, save_evaluation
 from vegan.eval.names import METRICS
 
 #: Epochs given to every run: large, so that the time budget ends training.
@@ -50,6 +50,8 @@ TABLE = [
 
 @dataclass
 class ZooEntry:
+    """One recipe of the zoo: its run folder, training record and evaluation (or why it failed)."""
+
     recipe: str
     side: str
     run_dir: Path
@@ -63,6 +65,8 @@ class ZooEntry:
 
 @dataclass
 class ZooResult:
+    """The whole zoo: data, budget, seed and one entry per recipe."""
+
     data: str
     budget_minutes: float
     seed: int
@@ -233,6 +237,7 @@ def _training_stats(entry: ZooEntry) -> None:
 
 
 def zoo_json(result: ZooResult) -> dict[str, Any]:
+    """The zoo as a JSON-ready dict (what `zoo.json` holds)."""
     return {
         "data": result.data,
         "budget_minutes": result.budget_minutes,

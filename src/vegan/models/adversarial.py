@@ -175,6 +175,9 @@ class WAEGANConfig(AutoEncoderConfig):
     aliases=("pot",),
 )
 def wae_gan(cfg, shape, nets):
+    """POT / WAE-GAN: minimize E c(x, G(E(x))) + lam * D_GAN(Q_Z, P_Z) with a latent adversary, eq.
+    (13).
+    """
     return adversarial_autoencoder(cfg, shape, nets, "wae-gan")
 
 
@@ -200,6 +203,7 @@ class AAEConfig(WAEGANConfig):
     summary="adversarial auto-encoder: -log p_G(x|z) + D_GAN(Q_Z, P_Z) by a latent adversary",
 )
 def aae(cfg, shape, nets):
+    """AAE: minimize E[-log p_G(x|z)] + lam * D_GAN(Q_Z, P_Z) with a latent adversary, eq. (7)."""
     return adversarial_autoencoder(cfg, shape, nets, "aae")
 
 
@@ -361,6 +365,9 @@ def avb_critic_player(model: GenerativeModel, cfg: Any) -> Player:
     summary="adversarial variational Bayes: implicit encoder, KL estimated by T(x, z)",
 )
 def avb(cfg, shape, nets):
+    """AVB: implicit Q(Z|X); minimize E[-log p_G(x|z)] + lam * E T(x, z), T a discriminator, eq.
+    (6).
+    """
     if cfg.noise_dim < 1 or cfg.critic_steps < 1 or cfg.ac_samples < 2:
         raise ConfigError(
             "options 'noise_dim' and 'critic_steps' must be >= 1 and 'ac_samples' >= 2"

@@ -205,6 +205,7 @@ class GANConfig(DualConfig):
     summary="GAN: discriminator of eq. (4), non-saturating generator loss",
 )
 def gan(cfg, shape, nets):
+    """GAN: critic T maximizes eq. (4); the generator minimizes the (non-saturating) GAN loss."""
     if cfg.generator_loss not in ("non_saturating", "minimax"):
         raise ConfigError(
             f"option 'generator_loss' must be non_saturating or minimax, got '{cfg.generator_loss}'"
@@ -253,6 +254,8 @@ def wgan_critic_steps(n_critic: int) -> Callable[[int], int]:
     summary="Wasserstein GAN: critic of eq. (2) kept Lipschitz by clipping weights to 0.01",
 )
 def wgan(cfg, shape, nets):
+    """WGAN: a weight-clipped critic estimates W_1 by eq. (2); the generator minimizes -E T(G(Z)).
+    """
     model = generator_and_critic(cfg, shape, nets, "wgan")
     critic = model.parts["critic"]
     model.players = [
@@ -290,6 +293,9 @@ class WGANGPConfig(DualConfig):
     summary="WGAN-GP: critic of eq. (2) with a two-sided gradient penalty, weight 10",
 )
 def wgan_gp(cfg, shape, nets):
+    """WGAN-GP: eq. (2) with a two-sided gradient penalty on the critic; the generator minimizes -E
+    T(G(Z)).
+    """
     if not cfg.gp_weight >= 0:
         raise ConfigError(f"option 'gp_weight' must be >= 0, got {cfg.gp_weight}")
     model = generator_and_critic(cfg, shape, nets, "wgan-gp")

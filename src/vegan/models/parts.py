@@ -21,6 +21,7 @@ def output_map(sample_shape: tuple[int, ...]) -> str:
 
 
 def backbone_kwargs(cfg: Any) -> dict[str, Any]:
+    """The backbone options of a config (family, width, hidden units, depth) as keywords."""
     return {"backbone": cfg.backbone, "width": cfg.width, "hidden": cfg.hidden, "depth": cfg.depth}
 
 

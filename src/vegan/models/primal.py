@@ -119,11 +119,16 @@ def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
     summary="plain auto-encoder, no latent penalty: the baseline (prior samples are poor)",
 )
 def ae(cfg, shape, nets):
+    """Plain auto-encoder: minimize E c(x, G(E(x))) (eq. (12) with lam = 0); nothing ties Q_Z to
+    P_Z.
+    """
     return autoencoder(cfg, shape, nets, penalty=None, name="ae")
 
 
 @dataclass
 class VAEConfig(AutoEncoderConfig):
+    """Options of the VAE: Gaussian encoder, likelihood decoder, per-sample KL (eq. (5))."""
+
     encoder: str = opt("gaussian", "Q(Z|X): a Gaussian encoder (reparametrized)")
     decoder: str = opt(
         "auto", "P_G(Y|Z): auto = bernoulli for images, gaussian with learned sigma for vectors"
@@ -142,11 +147,16 @@ class VAEConfig(AutoEncoderConfig):
     summary="variational auto-encoder: -log p_G(x|z) + per-sample KL(Q(Z|X), P_Z)",
 )
 def vae(cfg, shape, nets):
+    """VAE: minimize E[-log p_G(x|z)] + lam * E_x KL(Q(Z|X=x), P_Z), the negative ELBO of eq. (5)
+    at lam = 1.
+    """
     return autoencoder(cfg, shape, nets, penalty=KLPenalty(), name="vae")
 
 
 @dataclass
 class WAEMMDConfig(AutoEncoderConfig):
+    """Options of WAE-MMD: the WAE paper's MNIST settings and the MMD kernel (eq. (12))."""
+
     kernel: str = opt("imq", "MMD kernel: imq (inverse multiquadratics) or rbf")
     kernel_scales: tuple[float, ...] = opt(
         WAE_SCALES, "kernel constants C = 2 d_z sigma_z^2 * s for each scale s, summed"
@@ -161,11 +171,14 @@ class WAEMMDConfig(AutoEncoderConfig):
     summary="Wasserstein auto-encoder: c(x, G(z)) + lam * MMD(Q_Z, P_Z), IMQ kernel, lam = 10",
 )
 def wae_mmd(cfg, shape, nets):
+    """WAE-MMD: minimize E c(x, G(E(x))) + lam * MMD_k(Q_Z, P_Z), eq. (12) with the MMD penalty."""
     return autoencoder(cfg, shape, nets, MMDPenalty(cfg.kernel, cfg.kernel_scales), "wae-mmd")
 
 
 @dataclass
 class SWAEConfig(AutoEncoderConfig):
+    """Options of SWAE: the auto-encoder's plus the sliced penalty's directions and order."""
+
     projections: int = opt(50, "random directions of the sliced Wasserstein penalty")
     p: int = opt(2, "order p of the sliced W_p^p penalty")
 
@@ -178,6 +191,7 @@ class SWAEConfig(AutoEncoderConfig):
     summary="sliced-Wasserstein auto-encoder: c(x, G(z)) + lam * SW_2^2(Q_Z, P_Z)",
 )
 def swae(cfg, shape, nets):
+    """SWAE: minimize E c(x, G(E(x))) + lam * SW_p^p(Q_Z, P_Z), eq. (12) with a sliced penalty."""
     if cfg.projections < 1:
         raise ConfigError("option 'projections' must be >= 1")
     return autoencoder(cfg, shape, nets, SlicedPenalty(cfg.projections, cfg.p), "swae")
@@ -185,6 +199,9 @@ def swae(cfg, shape, nets):
 
 @dataclass
 class SinkhornWAEConfig(AutoEncoderConfig):
+    """Options of Sinkhorn-WAE: the auto-encoder's plus the Sinkhorn penalty's epsilon and budget.
+    """
+
     epsilon: float = opt(0.05, "entropic regularisation, relative to 2 d_z sigma_z^2")
     sinkhorn_iters: int = opt(50, "Sinkhorn iterations per step")
     lam: float = opt(10.0, "weight lambda of the Sinkhorn penalty")
@@ -198,6 +215,9 @@ class SinkhornWAEConfig(AutoEncoderConfig):
     summary="Sinkhorn auto-encoder: c(x, G(z)) + lam * Sinkhorn divergence(Q_Z, P_Z)",
 )
 def sinkhorn_wae(cfg, shape, nets):
+    """Sinkhorn-WAE: minimize E c(x, G(E(x))) + lam * S_eps(Q_Z, P_Z), eq. (12) with a Sinkhorn
+    penalty.
+    """
     if not cfg.epsilon > 0:
         raise ConfigError("option 'epsilon' must be > 0")
     pen = SinkhornPenalty(cfg.epsilon, cfg.sinkhorn_iters)

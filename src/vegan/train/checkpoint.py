@@ -57,6 +57,7 @@ class Checkpoint:
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
+    """The folder holding a run's checkpoints."""
     return Path(run_dir) / "checkpoints"
 
 
@@ -96,6 +97,23 @@ def optimizer_to_flat(
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
+def _fits(own: Any, saved: Any) -> bool:
+    """Whether a saved optimizer setting has the kind of value this optimizer uses."""
+    if own is None or isinstance(own, bool):
+        return saved is None or isinstance(saved, bool)
+    if isinstance(own, int | float):
+        return type(saved) in (int, float) and math.isfinite(saved)
+    if isinstance(own, tuple | list):
+        return (
+            isinstance(saved, list)
+            and len(saved) == len(own)
+            and all(_fits(a, b) for a, b in zip(own, saved))
+        )
+    if isinstance(own, str):
+        return isinstance(saved, str)
+    return saved == own
+
+
 def optimizer_from_flat(
     name: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict
 ) -> None:
@@ -108,11 +126,10 @@ def optimizer_from_flat(
         if not isinstance(saved, dict) or saved.get("params") != own["params"]:
             raise CheckpointError(f"optimizer state of player '{name}' does not match this model")
         for key, value in own.items():
-            if key not in saved or type(saved[key]) not in (type(value), list, int, float):
-                if not (value is None and saved.get(key) is None):
-                    raise CheckpointError(
-                        f"optimizer setting '{key}' of player '{name}' is missing or ill-typed"
-                    )
+            if key != "params" and (key not in saved or not _fits(value, saved[key])):
+                raise CheckpointError(
+                    f"optimizer setting '{key}' of player '{name}' is missing or ill-typed"
+                )
     state: dict[int, dict[str, Any]] = {}
     prefix = f"optim/{name}/"
     n_params = sum(len(g["params"]) for g in ref["param_groups"])
@@ -123,23 +140,58 @@ def optimizer_from_flat(
         if not idx_s.isdigit() or int(idx_s) >= n_params or not field:
             raise CheckpointError(f"unexpected optimizer tensor '{key}' in checkpoint")
         state.setdefault(int(idx_s), {})[field] = value
-    for idx_s, entry in (meta.get("scalars") or {}).items():
-        if not str(idx_s).isdigit() or not isinstance(entry, dict):
+    scalars = meta.get("scalars") or {}
+    if not isinstance(scalars, dict):
+        raise CheckpointError(f"optimizer state of player '{name}' is ill-formed")
+    for idx_s, entry in scalars.items():
+        if (
+            not str(idx_s).isdigit()
+            or int(idx_s) >= n_params
+            or not isinstance(entry, dict)
+            or not all(
+                type(v) in (int, float, bool) and k not in state.get(int(idx_s), {})
+                for k, v in entry.items()
+            )
+        ):
             raise CheckpointError(f"optimizer state of player '{name}' is ill-formed")
         state.setdefault(int(idx_s), {}).update(entry)
     params = [p for g in opt.param_groups for p in g["params"]]
     for idx, entry in state.items():
         for field, value in entry.items():
-            if torch.is_tensor(value) and value.dim() > 0 and value.shape != params[idx].shape:
+            if not torch.is_tensor(value):
+                continue
+            if value.dim() > 0 and (
+                value.shape != params[idx].shape or value.dtype != params[idx].dtype
+            ):
                 raise CheckpointError(
-                    f"optimizer tensor {field} of parameter {idx} of player '{name}' has shape "
-                    f"{tuple(value.shape)}, the model needs {tuple(params[idx].shape)}"
+                    f"optimizer tensor {field} of parameter {idx} of player '{name}' is "
+                    f"{tuple(value.shape)} {value.dtype}, the model needs "
+                    f"{tuple(params[idx].shape)} {params[idx].dtype}"
                 )
-    sd = {"state": state, "param_groups": [dict(g) for g in groups]}
+            if value.dim() == 0 and not value.is_floating_point():
+                raise CheckpointError(
+                    f"optimizer counter {field} of parameter {idx} of player '{name}' is "
+                    f"{value.dtype}, not a floating-point number"
+                )
+    sd = {
+        "state": state,
+        "param_groups": [{k: g[k] for k in own} for g, own in zip(groups, ref["param_groups"])],
+    }
     for g in sd["param_groups"]:
         if "betas" in g:
             g["betas"] = tuple(g["betas"])
-    opt.load_state_dict(sd)
+        try:  # the optimizer's own range checks (0 <= beta < 1, eps >= 0, ...)
+            type(opt)([torch.zeros(1, requires_grad=True)], **{k: g[k] for k in opt.defaults})
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(
+                f"optimizer settings of player '{name}' are out of range ({exc})"
+            ) from exc
+    try:
+        opt.load_state_dict(sd)
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"optimizer state of player '{name}' could not be loaded ({exc})"
+        ) from exc
 
 
 def save_checkpoint(

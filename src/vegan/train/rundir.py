@@ -39,6 +39,7 @@ _RUN_FILES = re.compile(
 
 
 def is_run(path: Path) -> bool:
+    """Whether ``path`` is a vegan run folder (it holds run.json)."""
     return (Path(path) / RUN_FILE).is_file()
 
 
@@ -128,6 +129,7 @@ def write_run_info(
     config: dict[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> None:
+    """Write run.json: what trained (recipe, data, sample shape, options) and with which vegan."""
     atomic_write_json(
         Path(run_dir) / RUN_FILE,
         {
