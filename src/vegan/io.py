@@ -151,8 +151,9 @@ def _check_npy_header(fh: Any, size: int, name: str) -> None:
             shape, _, dtype = npformat.read_array_header_1_0(fh)
         else:
             shape, _, dtype = npformat.read_array_header_2_0(fh)
-    except ValueError as exc:
-        raise DataError(f"{name} has an invalid .npy header ({exc}); re-save it") from exc
+    except Exception as exc:  # NumPy's header parser raises ValueError, SyntaxError, TokenError
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise DataError(f"{name} has an invalid .npy header ({reason}); re-save it") from exc
     if dtype.hasobject:
         raise DataError(f"{name} holds Python objects (pickle); vegan only loads numeric arrays")
     need = math.prod(shape) * dtype.itemsize  # Python int: no overflow

@@ -403,3 +403,46 @@ def test_zip_bomb_npz_is_refused(tmp_path, monkeypatch):
 
     with pytest.raises(ResourceError, match="more than the 1 MiB of memory available"):
         load_array(tmp_path / "bomb.npz")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "match"),
+    [
+        # Each of these once escaped as AttributeError, ZeroDivisionError or AssertionError
+        # (found by test_rel_fuzz): now refused, or ignored where it is not training state.
+        (("scalars",), True, "ill-formed"),
+        (("scalars",), {"0": {"exp_avg": 5}}, "ill-formed"),
+        (("param_groups", 0, "betas"), [1, 0.999], "out of range"),
+        (("param_groups", 0, "betas"), [0.5], "missing or ill-typed"),
+        (("param_groups", 0, "lr"), [0.1], "missing or ill-typed"),
+        (("param_groups", 0, "eps"), -1.0, "out of range"),
+        (("param_groups", 0, "capturable"), True, None),  # a switch: this optimizer's own
+    ],
+)
+def test_resume_validates_optimizer_settings(run, path, value, match):
+    for ck in list_checkpoints(run):
+        meta = json.loads(ck.read_text())
+        obj = meta["optimizers"]["autoencoder"]
+        for k in path[:-1]:
+            obj = obj[k]
+        obj[path[-1]] = value
+        ck.write_text(json.dumps(meta))
+    if match is None:
+        _, result = vegan.fit("ae", "toy:8gaussians", run, steps=6, resume=True, progress=False)
+        assert result.step == 6
+        return
+    with pytest.raises(CheckpointError, match=match):
+        vegan.fit("ae", "toy:8gaussians", run, steps=6, resume=True, progress=False)
+
+
+def test_npy_header_that_numpy_cannot_tokenize_is_a_data_error(tmp_path):
+    # Found by test_rel_fuzz: NumPy's header parser raised tokenize.TokenError.
+    import io as _io
+
+    b = _io.BytesIO()
+    np.save(b, np.zeros((3, 2), np.float32))
+    buf = bytearray(b.getvalue())
+    buf[10] = ord("(")  # '{' -> '(' : an unbalanced header
+    (tmp_path / "x.npy").write_bytes(bytes(buf))
+    with pytest.raises(DataError, match="invalid .npy header"):
+        load_array(tmp_path / "x.npy")

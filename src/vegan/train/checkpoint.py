@@ -114,6 +114,10 @@ def _fits(own: Any, saved: Any) -> bool:
     return saved == own
 
 
+def _is_switch(value: Any) -> bool:
+    return value is None or isinstance(value, bool | str)
+
+
 def optimizer_from_flat(
     name: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict
 ) -> None:
@@ -173,9 +177,14 @@ def optimizer_from_flat(
                     f"optimizer counter {field} of parameter {idx} of player '{name}' is "
                     f"{value.dtype}, not a floating-point number"
                 )
+    # Numbers (lr, betas, eps, weight_decay) come from the checkpoint; switches such as
+    # amsgrad, foreach or capturable stay this optimizer's own (they are not training state).
     sd = {
         "state": state,
-        "param_groups": [{k: g[k] for k in own} for g, own in zip(groups, ref["param_groups"])],
+        "param_groups": [
+            {k: (v if _is_switch(v) else saved[k]) for k, v in own.items()}
+            for saved, own in zip(groups, ref["param_groups"])
+        ],
     }
     for g in sd["param_groups"]:
         if "betas" in g:
