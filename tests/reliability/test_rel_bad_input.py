@@ -936,6 +936,18 @@ CLI: list[Case] = [
         ["data", "toy:8gaussians"],
     ),
     Case(
+        "data-toy-huge-dim",
+        "a toy Gaussian of dimension 10^8 (once a MemoryError)",
+        r"toy:gaussian supports d <= 4096, got d=100000000; use a smaller dimension",
+        ["data", "toy:gaussian?d=100000000", "--n", "10", "--out", "{w}/x.npy"],
+    ),
+    Case(
+        "data-toy-overflow",
+        "toy parameters beyond float32 (once wrote inf silently)",
+        r"gives values beyond float32; use smaller parameters",
+        ["data", "toy:8gaussians?std=1e308", "--n", "10", "--out", "{w}/x.npy"],
+    ),
+    Case(
         "data-too-many",
         "more samples than the split has",
         r"asked for 9999 samples but the train split .* has 16; use n <= 16",

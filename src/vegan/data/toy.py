@@ -77,6 +77,9 @@ class ToyDistribution:
 # ----------------------------------------------------------------------------- samplers
 
 
+#: Largest dimension of toy:gaussian (its covariance is factorized in O(d^3) time, O(d^2) memory).
+MAX_GAUSSIAN_DIM = 4096
+
 def _circle_centers(p: dict[str, Any]) -> np.ndarray:
     angles = 2 * np.pi * np.arange(8) / 8
     return p["radius"] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
@@ -265,6 +268,10 @@ def _gaussian_moments(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         d = next((s for s in sizes if s is not None), 2)
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
         raise ConfigError(f"toy:gaussian needs an integer dimension d >= 1, got d={d!r}")
+    if d > MAX_GAUSSIAN_DIM:  # the d x d covariance is factorized in O(d^3)
+        raise ConfigError(
+            f"toy:gaussian supports d <= {MAX_GAUSSIAN_DIM}, got d={d}; use a smaller dimension"
+        )
     if mean.ndim != 1 or mean.size not in (1, d):
         raise ConfigError(f"toy:gaussian mean has {mean.size} values; give 1 or d={d}")
     mean = np.broadcast_to(mean, (d,)).copy()
@@ -320,7 +327,14 @@ def sample_toy(name: str, n: int, seed: Seed = 0, **params: Any) -> np.ndarray:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ConfigError(f"number of toy samples must be an integer >= 0, got {n!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return np.ascontiguousarray(dist.sampler(rng, int(n), p), dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below as one clear error
+        x = np.ascontiguousarray(dist.sampler(rng, int(n), p), dtype=np.float32)
+    if not np.all(np.isfinite(x)):
+        raise ConfigError(
+            f"toy:{dist.name} with parameters {p} gives values beyond float32; "
+            "use smaller parameters"
+        )
+    return x
 
 
 def modes(name: str, **params: Any) -> tuple[np.ndarray, float]:
