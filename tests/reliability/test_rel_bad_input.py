@@ -184,13 +184,11 @@ def _disk_full(mp: pytest.MonkeyPatch, w: Path) -> None:
 
 def _little_memory(nbytes: int):
     def patch(mp: pytest.MonkeyPatch, w: Path) -> None:
-        import vegan.models.kernels as kernels
         import vegan.ot._checks as checks
         import vegan.ot.exact as exact
 
         mp.setattr(checks, "available_memory", lambda: nbytes)
         mp.setattr(exact, "available_memory", lambda: nbytes)
-        mp.setattr(kernels, "available_memory", lambda device="cpu": nbytes)
 
     return patch
 

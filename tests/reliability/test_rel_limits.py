@@ -11,6 +11,8 @@ CUDA tensors):
   float32) is about sqrt(available / 64) / 2;
 * a model (``vegan.train.api``): 4 copies of its parameters to train
   (weights, gradients, Adam's two moments), 2 to load.
+* Sinkhorn (``vegan.ot.sinkhorn``): 5 n x m matrices in the compute dtype;
+* sliced W (``vegan.ot.sliced``): (d + 2 (n + m)) K values for K projections.
 
 ``docs/reliability.md`` gives the numbers for the development machine; the
 tests below check that the estimates are upper bounds of measured peaks, and
@@ -23,6 +25,7 @@ import math
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,33 +110,69 @@ def test_model_far_above_memory_is_refused_before_allocation(tmp_path):
 
 
 def test_small_problems_skip_the_memory_probe(monkeypatch):
-    import vegan.models.kernels as kernels
+    import vegan.ot._checks as checks
 
     def boom(*a, **k):
         raise AssertionError("the probe ran")
 
-    monkeypatch.setattr(kernels, "available_memory", boom)
+    monkeypatch.setattr(checks, "device_memory", boom)
     check_mmd_memory(100, 100)  # 40 kB: no /proc read per training step
 
 
-_PEAK = """
-import resource, sys, torch
+# Peak resident memory of a computation: the kernel's high-water mark (VmHWM) reset
+# through /proc/self/clear_refs just before it, so what the interpreter and torch's
+# import touched earlier does not hide it (ru_maxrss never goes down).
+_HWM = """
+import sys, torch
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(key))
+
+def start():
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    return status("VmRSS:")
+
+def peak(base):
+    return status("VmHWM:") - base
+"""
+
+_PEAK = (
+    _HWM
+    + """
 from vegan.models.kernels import mmd, mmd_memory
 n, grad = int(sys.argv[1]), sys.argv[2] == "1"
 x = torch.randn(n, 8, requires_grad=grad); y = torch.randn(n, 8)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = start()
 v = mmd(x, y, "imq", c_base=16.0)
 if grad:
     v.backward()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-print(peak, mmd_memory(n, n, 4, grad))
+print(peak(base), mmd_memory(n, n, 4, grad))
 """
+)
+
+_SINKHORN_PEAK = (
+    _HWM
+    + """
+from vegan.ot.sinkhorn import PLAN_MATRICES, sinkhorn
+n, grad = int(sys.argv[1]), sys.argv[2] == "1"
+x = torch.randn(n, 5, dtype=torch.float64, requires_grad=grad)
+y = torch.randn(n, 5, dtype=torch.float64) + 1.0
+base = start()
+v = sinkhorn(x, y, epsilon_rel=0.01)
+if grad:
+    v.backward()
+print(peak(base), PLAN_MATRICES * n * n * 8)
+"""
+)
 
 
-@pytest.mark.parametrize("grad", [True, False])
-def test_the_mmd_estimate_bounds_the_measured_peak(grad):
+def _peak_run(script: str, *argv: str) -> tuple[int, int]:
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux's /proc/self/clear_refs to measure a peak")
     res = subprocess.run(
-        [sys.executable, "-c", _PEAK, "1500", "1" if grad else "0"],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
         env={"OMP_NUM_THREADS": "1", "PATH": ""},
@@ -141,5 +180,54 @@ def test_the_mmd_estimate_bounds_the_measured_peak(grad):
     )
     assert res.returncode == 0, res.stderr
     peak, estimate = map(int, res.stdout.split())
+    return peak, estimate
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_the_mmd_estimate_bounds_the_measured_peak(grad):
+    peak, estimate = _peak_run(_PEAK, "1500", "1" if grad else "0")
     assert peak <= estimate, (peak, estimate)
     assert estimate <= 3 * peak  # and not wildly pessimistic
+
+
+def test_sliced_far_above_memory_is_refused():
+    from vegan.ot.sliced import sliced_wasserstein
+
+    x = np.zeros((10, 2), np.float32)
+    msg = _timed(lambda: sliced_wasserstein(x, x, n_projections=10**12))
+    assert "10 and 10 samples needs about" in msg and "fewer projections" in msg
+
+
+def test_sinkhorn_far_above_memory_is_refused():
+    x = np.zeros((10**6, 2), np.float32)
+    msg = _timed(lambda: vegan.wasserstein(x, x, method="sinkhorn"))
+    assert "between 1000000 and 1000000 samples" in msg and "needs about" in msg
+
+
+def test_the_sinkhorn_estimate_bounds_the_measured_peak():
+    res = _peak_run(_SINKHORN_PEAK, "2000", "1")
+    peak, estimate = res
+    assert peak <= estimate, (peak, estimate)
+    assert estimate <= 3 * peak
+
+
+def test_an_allocation_failure_on_the_shape_probe_is_a_resource_error(tmp_path, monkeypatch):
+    # Was reported as "the networks cannot take data of shape ..." (a ShapeError).
+    import vegan.ot.sliced as sliced
+
+    def alloc_fails(*a, **k):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 TB")
+
+    monkeypatch.setattr(sliced, "random_projections", alloc_fails)
+    with pytest.raises(ResourceError, match="ran out of memory on 2 samples"):
+        vegan.fit("swae", "toy:8gaussians", tmp_path / "run", steps=1, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_depth_is_capped(tmp_path):
+    from vegan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'depth' must be <= 1024"):
+        vegan.fit("ae", "toy:8gaussians", tmp_path / "run", steps=1, depth=10**6)
+    with pytest.raises(ConfigError, match="'adv_depth' must be <= 1024"):
+        vegan.fit("wae-gan", "toy:8gaussians", tmp_path / "run", steps=1, adv_depth=5000)

@@ -37,7 +37,7 @@ def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
         "-m",
         "torch.distributed.run",
         f"--nproc_per_node={nproc}",
-        f"--master_port={_port()}",
+        "--standalone",  # torchrun picks a free port itself (no race between tests)
         "-m",
         "vegan",
         *map(str, args),

@@ -59,7 +59,7 @@ def register(sub, formatter) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vegan.eval.evaluate import evaluate, save_evaluation
+    from vegan.eval.evaluation import evaluate, save_evaluation
     from vegan.eval.text import format_evaluation
 
     def log(msg: str) -> None:

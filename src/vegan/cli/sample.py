@@ -51,13 +51,15 @@ def run(args: argparse.Namespace) -> int:
     out = output(args.out, (".npy", ".png"))
     model = load(args.run_dir, device=args.device)
     ctx = init_from_env(model.device.type)  # under torchrun each rank decodes a share
+    ok = False
     try:
         gen = torch.Generator().manual_seed(args.seed)
         noise = None if args.noise == "auto" else args.noise == "yes"
         torch.manual_seed(args.seed)
         x = sample_sharded(model, args.n, generator=gen, noise=noise)
+        ok = True
     finally:
-        shutdown()
+        shutdown(sync=ok)
     if not ctx.is_main:
         return 0
     what = write_samples(x, out)

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other; pick one")
+    ok = False
     try:
         model, result = fit(
             args.recipe,
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=not args.no_progress,
         )
+        ok = True
     except Interrupted as exc:
         import sys
 
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         from vegan.train.distributed import current, shutdown
 
         is_main = current().is_main
-        shutdown()
+        shutdown(sync=ok)
     if not is_main:
         return 0
     last = ", ".join(

@@ -80,6 +80,7 @@ class ToyDistribution:
 #: Largest dimension of toy:gaussian (its covariance is factorized in O(d^3) time, O(d^2) memory).
 MAX_GAUSSIAN_DIM = 4096
 
+
 def _circle_centers(p: dict[str, Any]) -> np.ndarray:
     angles = 2 * np.pi * np.arange(8) / 8
     return p["radius"] * np.stack([np.cos(angles), np.sin(angles)], axis=1)

@@ -209,8 +209,15 @@ _NON_NEGATIVE = (
 )
 
 
+#: Most hidden layers a network may have (building a model creates one module per layer).
+MAX_DEPTH = 1024
+
+
 def validate(cfg: Any) -> None:
     """Range checks shared by every recipe (sizes, rates, lengths)."""
+    for name, value in dataclasses.asdict(cfg).items():
+        if name.endswith("depth") and isinstance(value, int) and value > MAX_DEPTH:
+            raise ConfigError(f"option '{name}' must be <= {MAX_DEPTH} (layers), got {value}")
     for name in _POSITIVE:
         if hasattr(cfg, name) and getattr(cfg, name) <= 0:
             raise ConfigError(f"option '{name}' must be > 0, got {getattr(cfg, name)}")

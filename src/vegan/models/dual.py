@@ -254,8 +254,7 @@ def wgan_critic_steps(n_critic: int) -> Callable[[int], int]:
     summary="Wasserstein GAN: critic of eq. (2) kept Lipschitz by clipping weights to 0.01",
 )
 def wgan(cfg, shape, nets):
-    """WGAN: a weight-clipped critic estimates W_1 by eq. (2); the generator minimizes -E T(G(Z)).
-    """
+    """WGAN: a weight-clipped critic estimates W_1 by eq. (2); G minimizes -E T(G(Z))."""
     model = generator_and_critic(cfg, shape, nets, "wgan")
     critic = model.parts["critic"]
     model.players = [

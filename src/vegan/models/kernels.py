@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-from vegan.errors import ConfigError, ResourceError, ShapeError, closest
+from vegan.errors import ConfigError, ShapeError, closest
 
 #: The scales of the WAE code.
 WAE_SCALES: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -45,18 +45,6 @@ def mmd_memory(n: int, m: int, itemsize: int = 4, grad: bool = True) -> int:
     return per * itemsize * (int(n) + int(m)) ** 2
 
 
-def available_memory(device: torch.device | str = "cpu") -> int | None:
-    """Bytes free for a new allocation on ``device`` (None when unknown)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    if device.type != "cpu":
-        return None
-    from vegan.ot._checks import available_memory as host_available
-
-    return host_available()
-
-
 def check_mmd_memory(
     n: int, m: int, itemsize: int = 4, grad: bool = True, device: torch.device | str = "cpu"
 ) -> None:
@@ -64,15 +52,14 @@ def check_mmd_memory(
     need = mmd_memory(n, m, itemsize, grad)
     if need <= CHECK_ABOVE:
         return
-    have = available_memory(device)
-    if have is not None and need > have:
-        from vegan.ot._checks import format_bytes
+    from vegan.ot import _checks
 
-        raise ResourceError(
-            f"the MMD between {n} and {m} samples needs about {format_bytes(need)} "
-            f"(O((n+m)^2) kernel matrices) but {format_bytes(have)} is available; "
-            "use a smaller batch_size (or fewer samples)"
-        )
+    _checks.check_allocation(
+        need,
+        device,
+        f"the MMD between {n} and {m} samples",
+        "its kernel matrices grow as (n+m)^2: use a smaller batch_size (or fewer samples)",
+    )
 
 
 def _sqdist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

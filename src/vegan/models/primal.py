@@ -199,8 +199,7 @@ def swae(cfg, shape, nets):
 
 @dataclass
 class SinkhornWAEConfig(AutoEncoderConfig):
-    """Options of Sinkhorn-WAE: the auto-encoder's plus the Sinkhorn penalty's epsilon and budget.
-    """
+    """Options of Sinkhorn-WAE: the auto-encoder's plus the Sinkhorn epsilon and budget."""
 
     epsilon: float = opt(0.05, "entropic regularisation, relative to 2 d_z sigma_z^2")
     sinkhorn_iters: int = opt(50, "Sinkhorn iterations per step")

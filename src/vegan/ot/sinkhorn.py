@@ -100,6 +100,7 @@ from vegan.errors import ConfigError, ConvergenceError, DataError, ShapeError
 from vegan.ot._checks import (
     as_samples,
     as_weights,
+    check_allocation,
     check_masses,
     check_same_dim,
     positive_float,
@@ -109,6 +110,8 @@ from vegan.ot.costs import Cost, CostFn, get_cost
 
 #: Work limit when ``max_iter`` is not given (in kernel product pairs, see :class:`SinkhornResult`).
 DEFAULT_MAX_ITER = 10_000
+#: n x m matrices alive at the peak of a solve (cost, kernel terms, plan), for the memory check
+PLAN_MATRICES = 5
 #: Marginal error at which an annealing stage hands over to the next, smaller epsilon.
 STAGE_TOL = 1e-3
 #: Marginal error below which Newton steps start at the target epsilon.
@@ -607,6 +610,13 @@ def _prepare(
     c = get_cost(cost)
     wa = as_weights(a, xs.shape[0], "a", dt, xs.device)
     wb = check_masses(wa, as_weights(b, ys.shape[0], "b", dt, xs.device))
+    n, m = xs.shape[0], ys.shape[0]
+    check_allocation(
+        PLAN_MATRICES * n * m * dt.itemsize,
+        xs.device,
+        f"entropic transport between {n} and {m} samples",
+        f"it holds {PLAN_MATRICES} n x m matrices: subsample, or use method='sliced'",
+    )
     return xs, ys, c, wa, wb, dt, out
 
 

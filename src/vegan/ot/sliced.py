@@ -26,7 +26,14 @@ import numpy as np
 import torch
 
 from vegan.errors import ConfigError, ShapeError
-from vegan.ot._checks import as_samples, as_weights, check_masses, check_same_dim, positive_int
+from vegan.ot._checks import (
+    as_samples,
+    as_weights,
+    check_allocation,
+    check_masses,
+    check_same_dim,
+    positive_int,
+)
 
 
 def random_projections(
@@ -145,6 +152,14 @@ def sliced_wasserstein(
     d = xs.shape[1]
     if projections is None:
         K = positive_int(n_projections, "n_projections")
+        # theta (d, K), both projections (n + m, K) and their sorted copies
+        need = (d + 2 * (xs.shape[0] + ys.shape[0])) * K * xs.element_size()
+        check_allocation(
+            need,
+            xs.device,
+            f"sliced transport with {K} projections of {xs.shape[0]} and {ys.shape[0]} samples",
+            "use fewer projections (n_projections)",
+        )
         theta = random_projections(d, K, seed, generator, xs.dtype, xs.device)
     else:
         theta = torch.as_tensor(projections).to(dtype=xs.dtype, device=xs.device)

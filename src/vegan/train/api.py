@@ -255,14 +255,6 @@ class _AskedNets(dict):
         return super().__contains__(key)
 
 
-def _available_memory(device: torch.device) -> int | None:
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    from vegan.ot._checks import available_memory
-
-    return available_memory()
-
-
 def check_model_memory(
     recipe: str,
     sample_shape: tuple[int, ...],
@@ -302,7 +294,9 @@ def check_model_memory(
     tensors = [*meta.parameters(), *meta.buffers()]
     n_params = sum(p.numel() for p in meta.parameters())
     size = sum(t.numel() * t.element_size() for t in tensors)
-    have = _available_memory(device)
+    from vegan.ot._checks import device_memory
+
+    have = device_memory(device)
     if have is not None and copies * size > have:
         raise ResourceError(
             f"recipe '{recipe}' with these options has {n_params:,} parameters "
@@ -335,6 +329,11 @@ def _probe(model, x: torch.Tensor) -> None:
             for player in model.players:
                 player.loss(x if player.uses_data else None, cache)
         except RuntimeError as exc:
+            if "allocate" in str(exc) or "out of memory" in str(exc):
+                raise ResourceError(
+                    f"the model ran out of memory on 2 samples ({str(exc).splitlines()[0]}); "
+                    "lower the sizes in its options"
+                ) from exc
             raise ShapeError(
                 f"the networks cannot take data of shape {tuple(x.shape[1:])} "
                 f"({str(exc).splitlines()[0]}); choose another backbone or "

@@ -32,6 +32,7 @@ process group (``gloo`` on CPU, ``nccl`` on CUDA) and trains as one run:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -248,12 +249,20 @@ def init_from_env(device_type: str = "cpu") -> DistContext:
     return _CURRENT
 
 
-def shutdown() -> None:
-    """Leave the process group (safe to call when none was joined)."""
+def shutdown(sync: bool = False) -> None:
+    """Leave the process group (safe to call when none was joined).
+
+    ``sync``: wait at a barrier first, so that no rank tears its connections
+    down while another still talks to it (the end of a successful run; after
+    an error the other ranks may never arrive, so no barrier then).
+    """
     global _CURRENT
     if _CURRENT.active:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            if sync:
+                with contextlib.suppress(RuntimeError):
+                    dist.barrier()
             dist.destroy_process_group()
     _CURRENT = DistContext()
