@@ -17,6 +17,7 @@ from torch import nn
 from vegan.errors import ConfigError, DataError, OutputError, ResourceError, VeganError, closest
 from vegan.models.config import load_toml, to_dict
 from vegan.models.registry import build, get_recipe, make_config
+from vegan.nets.layout import use_channels_last
 from vegan.train import checkpoint as ckpt
 from vegan.train import rundir
 from vegan.train.distributed import init_from_env
@@ -383,4 +384,8 @@ def load(
         )
     ckpt.load_model_tensors(model, c.tensors)
     model.info = {**info, "step": c.step}
-    return model.to(resolve_device(device)).eval()
+    device_ = resolve_device(device)
+    model = model.to(device_).eval()
+    if getattr(cfg, "channels_last", False):
+        use_channels_last(model, device_)
+    return model

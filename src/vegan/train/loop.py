@@ -28,6 +28,7 @@ import torch
 
 from vegan.errors import DivergenceError, OutputError, VeganError
 from vegan.models.config import to_dict
+from vegan.nets.layout import use_channels_last
 from vegan.train import checkpoint as ckpt
 from vegan.train.batches import BatchStream
 from vegan.train.distributed import current
@@ -81,6 +82,8 @@ class Trainer:
         reference: Any = None,
     ) -> None:
         self.model, self.cfg, self.device = model.to(device), cfg, device
+        if getattr(cfg, "channels_last", False):
+            use_channels_last(model, device)  # before the optimizers make their state
         self.run_dir = Path(run_dir)
         self.x = x.to(device, torch.float32)
         self.dist = current()
