@@ -20,6 +20,7 @@ setup: $(BIN)/vegan
 
 demo: setup
 	$(BIN)/vegan train wae-mmd --data mnist --out $(DEMO_OUT) --overwrite
+	$(BIN)/vegan report $(DEMO_OUT) --out $(DEMO_OUT)/report.html
 
 test: setup
 	$(BIN)/python -m pytest -n 2
