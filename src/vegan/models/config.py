@@ -84,7 +84,7 @@ class Config:
     channels_last: bool = opt(
         True,
         "CPU: keep convolution weights channels-last (NHWC), the order oneDNN computes in "
-        "(12% faster steps on the default MNIST nets); values equal up to float rounding",
+        "(7-12% faster steps on the default MNIST nets); values equal up to float rounding",
     )
 
 

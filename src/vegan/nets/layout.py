@@ -3,9 +3,10 @@
 PyTorch stores a 4-D tensor as (N, C, H, W) by default. oneDNN, which runs
 convolutions on the CPU, works in the channels-last order (N, H, W, C): with
 weights kept in that order a ``wae-mmd`` training step on vegan's default
-MNIST networks took 12% less time on the benchmark machine (BENCHMARKS.md,
-"Profile", lever "channels-last"). The values computed are the same up to
-float rounding; checkpoints store plain contiguous tensors either way.
+MNIST networks took 7 to 12% less time on the benchmark machine
+(BENCHMARKS.md, "Profile": the channels-last and channels-first levers).
+The values computed are the same up to float rounding; checkpoints store
+plain contiguous tensors either way.
 """
 
 from __future__ import annotations
