@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         msg = " ".join(str(exc).split())
         print(f"vegan: error: {msg}", file=sys.stderr)
+        dist = sys.modules.get("vegan.train.distributed")  # not imported: no process group
+        if dist is not None:
+            dist.exit_if_broken(2)  # a dead peer: gloo could abort the interpreter's shutdown
         return 2
     except KeyboardInterrupt:
         print("vegan: interrupted", file=sys.stderr)

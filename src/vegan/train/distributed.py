@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -183,7 +184,15 @@ def current() -> DistContext:
     return _CURRENT
 
 
+#: Set when a collective of a real process group failed (a peer died).
+_BROKEN = False
+
+
 def _lost(exc: Exception) -> DistributedError:
+    global _BROKEN
+    import torch.distributed as dist
+
+    _BROKEN = _BROKEN or (dist.is_available() and dist.is_initialized())
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DistributedError(
         f"rank {_CURRENT.rank}: a collective failed ({first[:200]}); another "
@@ -266,3 +275,18 @@ def shutdown(sync: bool = False) -> None:
                     dist.barrier()
             dist.destroy_process_group()
     _CURRENT = DistContext()
+
+
+def exit_if_broken(code: int) -> None:
+    """End the process at once (``os._exit``) after a collective failed.
+
+    A gloo process group whose peer died can abort the interpreter while it
+    shuts down ("terminate called without an active exception", SIGABRT),
+    which would replace the clear error and exit status 2 that were already
+    decided. Files are written atomically, so nothing is lost by skipping the
+    interpreter's clean-up. Does nothing in a healthy or single process.
+    """
+    if _BROKEN:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
