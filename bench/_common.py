@@ -72,3 +72,23 @@ def write_section(title: str, text: str, path: Path = BENCHMARKS) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines) + "\n")
     os.replace(tmp, path)
+
+
+def spawn_child(script: str, lib: str, pair: str, o: dict) -> dict:
+    """Run ``script --child LIB --pair PAIR --opts JSON`` in a fresh process; its last stdout line.
+
+    Each contender of a benchmark runs in its own process (its own peak memory,
+    no state shared with the others); ``o["threads"]`` sets OMP_NUM_THREADS.
+    """
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    if o.get("threads"):
+        env["OMP_NUM_THREADS"] = str(o["threads"])
+    cmd = [sys.executable, script, "--child", lib, "--pair", pair, "--opts", json.dumps(o)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit(f"{lib}/{pair} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])

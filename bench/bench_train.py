@@ -31,15 +31,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, machine_line, median, write_section  # noqa: E402
+from _common import machine, machine_line, median, spawn_child, write_section  # noqa: E402
 from _peers import (  # noqa: E402
     PAIRS,
     BareLoop,
@@ -138,14 +136,7 @@ def child(lib: str, pair: str, o: dict) -> dict:
 
 
 def spawn(lib: str, pair: str, o: dict) -> dict:
-    env = dict(os.environ)
-    if o.get("threads"):
-        env["OMP_NUM_THREADS"] = str(o["threads"])
-    cmd = [sys.executable, __file__, "--child", lib, "--pair", pair, "--opts", json.dumps(o)]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        raise SystemExit(f"{lib}/{pair} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return spawn_child(__file__, lib, pair, o)
 
 
 # --------------------------------------------------------------------------- report

@@ -36,8 +36,6 @@ WAE_SCALES: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 KERNELS = ("imq", "rbf")
 #: (n + m)^2 matrices held at peak by a differentiated / a gradient-free estimate.
 MATRICES_WITH_GRAD, MATRICES_NO_GRAD = 12, 6
-#: Below this estimate the memory is not checked (reading /proc/meminfo costs a little).
-CHECK_ABOVE = 256 * 2**20
 
 
 def mmd_memory(n: int, m: int, itemsize: int = 4, grad: bool = True) -> int:
@@ -51,9 +49,7 @@ def check_mmd_memory(
 ) -> None:
     """Raise :class:`ResourceError` when an MMD between n and m samples cannot fit in memory."""
     need = mmd_memory(n, m, itemsize, grad)
-    if need <= CHECK_ABOVE:
-        return
-    from vegan.ot import _checks
+    from vegan.ot import _checks  # small needs return at once there (no /proc read)
 
     _checks.check_allocation(
         need,
