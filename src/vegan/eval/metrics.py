@@ -58,7 +58,7 @@ def sliced_w2(x, y, n_projections: int = SLICED_PROJECTIONS, seed: int = 0) -> f
 
     x, y = _flat(x), _flat(y)
     _check_pair(x, y)
-    return float(sliced_wasserstein(x, y, n_projections=n_projections, p=2, seed=seed))
+    return float(sliced_wasserstein(x, y, n_projections=n_projections, p=2, seed=seed, power=False))
 
 
 def mmd_imq(x, y, c_base: float) -> float:

@@ -272,7 +272,7 @@ def exact_transport(
     ys = ys.detach().double().reshape(len(ys), -1).cpu()
     from vegan.ot.exact import exact_ot
 
-    res = exact_ot(xs, ys, cost, return_plan=plan)
+    res = exact_ot(xs.numpy(), ys.numpy(), cost, return_plan=plan, return_result=True)
     return float(res.value), res.plan
 
 

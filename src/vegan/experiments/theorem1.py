@@ -232,7 +232,7 @@ def discrete_identity(
     C_atoms = c.pairwise(xt, torch.from_numpy(atoms)).numpy()
     C_codes = c.pairwise(xt, torch.from_numpy(y)).numpy()
     left = exact_ot_from_cost(C_atoms, a, b, return_plan=True)
-    right = exact_ot_from_cost(C_codes, a, w)
+    right = exact_ot_from_cost(C_codes, a, w, return_result=True)
     coupling = left.plan[:, j_of_k] * (w / b[j_of_k])[None, :]
     return {
         "lhs": left.value,

@@ -116,18 +116,68 @@ def as_weights(
 def check_masses(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Check that ``a`` and ``b`` carry the same total mass; return ``b`` rescaled exactly onto it.
 
-    Works on single weight vectors and on batches (..., n), (..., m).
+    The mass rule of every solver (POT's): weights are used as given, not
+    normalized, so the value scales with the common total mass; unequal
+    totals (relative gap above :data:`MASS_RTOL`) raise :class:`DataError`,
+    as vegan has no unbalanced solver. Works on single weight vectors and on
+    batches (..., n), (..., m).
     """
     sa, sb = a.sum(-1, keepdim=True), b.sum(-1, keepdim=True)
     gap = float(((sa - sb).abs() / torch.maximum(sa, sb)).detach().max())
     if gap > MASS_RTOL:
         i = int(((sa - sb).abs() / torch.maximum(sa, sb)).detach().reshape(-1).argmax())
-        raise DataError(
-            f"weights a sum to {float(sa.reshape(-1)[i]):.9g} but weights b sum to "
-            f"{float(sb.reshape(-1)[i]):.9g}; optimal transport between empirical measures "
-            "needs equal total mass (normalize both to 1)"
-        )
+        raise DataError(mass_message(float(sa.reshape(-1)[i]), float(sb.reshape(-1)[i])))
     return b * (sa / sb)
+
+
+def mass_message(sa: float, sb: float) -> str:
+    """The one-line message for weights of unequal totals."""
+    return (
+        f"weights a sum to {sa:.9g} but weights b sum to {sb:.9g}; balanced optimal "
+        "transport needs equal total mass (vegan has no unbalanced solver): rescale one "
+        "side, e.g. b * a.sum() / b.sum(), or normalize both to 1"
+    )
+
+
+def is_tensor(*values: Any) -> bool:
+    """True when any of ``values`` is a torch tensor (the value then comes back as one)."""
+    return any(isinstance(v, torch.Tensor) for v in values)
+
+
+def as_value(v: Any, torch_out: bool, dtype: torch.dtype, device: Any) -> Any:
+    """A value in the kind of the inputs: a Python float, or a tensor of ``dtype`` on ``device``.
+
+    The return rule of :mod:`vegan.ot`: NumPy arrays or lists in, Python floats
+    out (NumPy arrays for batches); torch tensors in, tensors out (gradients
+    kept). ``v`` may be a float, a NumPy array or a tensor.
+    """
+    if torch_out:
+        if isinstance(v, torch.Tensor):
+            return v.to(dtype=dtype, device=device)
+        return torch.as_tensor(v, dtype=dtype, device=device)
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().numpy()
+    v = np.asarray(v, dtype=np.float64)
+    return float(v) if v.ndim == 0 else v
+
+
+def as_array(v: Any, torch_out: bool, dtype: torch.dtype, device: Any) -> Any:
+    """An array (plan, potentials) in the kind of the inputs: NumPy float64, or a tensor."""
+    if v is None:
+        return None
+    if torch_out:
+        return torch.as_tensor(v).to(dtype=dtype, device=device)
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v, dtype=np.float64)
+
+
+def output_dtype(*tensors: torch.Tensor) -> torch.dtype:
+    """The floating dtype of the values returned for these validated inputs (their promotion)."""
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = torch.promote_types(dt, t.dtype)
+    return dt
 
 
 def check_choice(value: str, choices: tuple[str, ...] | list[str], what: str) -> str:

@@ -1,8 +1,18 @@
 r"""One entry point for a transport cost between two sample sets: :func:`wasserstein`.
 
-Convention: the value is always the *transport cost* of eq. (1),
-min over couplings of E c(X, Y). With ``cost="l2sq"`` that is W_2^2 (take
-the square root for W_2); with ``cost="l2"`` it is W_1.
+Conventions, shared by every function of :mod:`vegan.ot`:
+
+* **The value is a transport cost**, min over couplings of E c(X, Y)
+  (eq. (1)): with ``cost="l2sq"`` it is W_2^2 (take the square root for
+  W_2, or :attr:`OTResult.distance`); with ``cost="l2"`` it is W_1.
+* **Mass** (POT's rule): weights are used as given, never normalized; the
+  value scales linearly with their common total mass, and unequal totals
+  raise :class:`DataError` (vegan solves balanced transport only).
+* **Return kind**: NumPy arrays or lists in, a Python float out; torch
+  tensors in, a 0-d tensor out (on their device, in their floating dtype,
+  with gradients where the method has them); a result object
+  (:class:`OTResult`) when more is asked for (``return_result=True``, or
+  ``return_plan=True``), holding arrays of the same kind.
 
 Methods:
 
@@ -10,7 +20,8 @@ Methods:
 * ``"sinkhorn"``: <P_eps, C> for the entropic plan,
   :func:`vegan.ot.sinkhorn.sinkhorn` (an upper bound of the exact value that
   tends to it as epsilon -> 0); ``epsilon`` absolute or ``epsilon_rel`` times
-  the median cost (default ``epsilon_rel=0.01``), computed in float64.
+  the median cost (default ``epsilon_rel=0.01``, as :func:`sinkhorn`),
+  computed in float64.
 * ``"sliced"``: the sliced analogue, :func:`vegan.ot.sliced.sliced_wasserstein`,
   matched to the cost: ``l2sq`` gives SW_2^2 (mean over directions of the 1-D
   W_2^2) and ``l2`` gives SW_1 (mean of the 1-D W_1); other costs raise
@@ -26,26 +37,34 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from vegan.errors import ConfigError
-from vegan.ot._checks import as_samples, check_choice, check_same_dim
+from vegan.ot._checks import (
+    as_array,
+    as_samples,
+    as_value,
+    check_choice,
+    check_same_dim,
+    is_tensor,
+    output_dtype,
+)
 from vegan.ot.costs import Cost, CostFn, get_cost
 
 #: Methods accepted by :func:`wasserstein`.
 METHODS = ("exact", "sinkhorn", "sliced")
-#: Default relative epsilon of the Sinkhorn method (fraction of the median cost).
-DEFAULT_EPSILON_REL = 0.01
 
 
 @dataclass
 class OTResult:
     """Result of :func:`wasserstein` with ``return_result=True`` or ``return_plan=True``.
 
+    Values and arrays are of the inputs' kind (floats and NumPy arrays for
+    NumPy inputs, tensors for torch inputs).
+
     Attributes
     ----------
-    value : float
+    value : float or Tensor
         The transport cost (W_2^2 for l2sq, W_1 for l2; see the module notes).
     method, cost : str
         What computed it.
@@ -53,27 +72,37 @@ class OTResult:
         Sample sizes.
     seconds : float
         Wall-clock time of the computation (validation included).
-    plan : numpy.ndarray or None
+    plan : numpy.ndarray, Tensor or None
         The (n_a, n_b) plan (exact and sinkhorn, on request).
+    f, g : numpy.ndarray, Tensor or None
+        Dual potentials (n_a,), (n_b,) (exact: POT's centered ``u``, ``v``,
+        f_i + g_j <= C_ij; sinkhorn: P_ij = a_i b_j e^{(f_i + g_j - C_ij)/eps});
+        None for sliced.
     info : dict
         Method details: ``epsilon``, ``entropic``, ``n_iter``, ``n_newton``,
         ``marginal_error`` (sinkhorn); ``n_projections``, ``p``, ``seed``
         (sliced); ``converged``.
     """
 
-    value: float
+    value: Any
     method: str
     cost: str
     n_a: int
     n_b: int
     seconds: float
-    plan: np.ndarray | None = None
+    plan: Any = None
     info: dict = field(default_factory=dict)
+    f: Any = None
+    g: Any = None
 
     @property
-    def distance(self) -> float:
+    def distance(self) -> Any:
         """The distance in units of the data: sqrt(value) for l2sq (W_2 or SW_2), else value."""
-        return math.sqrt(max(self.value, 0.0)) if self.cost == "l2sq" else self.value
+        if self.cost != "l2sq":
+            return self.value
+        if isinstance(self.value, torch.Tensor):
+            return self.value.clamp_min(0.0).sqrt()
+        return math.sqrt(max(self.value, 0.0))
 
 
 def wasserstein(
@@ -93,7 +122,7 @@ def wasserstein(
     check_convergence: bool = True,
     return_plan: bool = False,
     return_result: bool = False,
-) -> float | OTResult:
+) -> Any:
     r"""Transport cost W_c(x, y) = min over couplings of E c(X, Y) (eq. (1)).
 
     Parameters
@@ -102,12 +131,14 @@ def wasserstein(
         Samples: NumPy arrays or torch tensors (CPU or CUDA); a 1-D array
         (n,) is n points on the line; images (n, C, H, W) are flattened.
     cost : str, Cost or callable
-        ``"l2sq"`` (|x - y|^2, value W_2^2), ``"l2"`` (value W_1), ``"l1"``,
-        or a callable c(x, y) -> (n, m) (exact and sinkhorn only).
+        ``"l2sq"`` (|x - y|^2, value W_2^2), ``"l2"`` (value W_1), ``"l1"``
+        (POT's names ``"sqeuclidean"``, ``"euclidean"``, ``"cityblock"`` work
+        too), or a callable c(x, y) -> (n, m) (exact and sinkhorn only).
     method : str
         ``"exact"``, ``"sinkhorn"`` or ``"sliced"`` (module notes).
     a, b : array, optional
-        Non-negative sample weights of equal total (default uniform).
+        Non-negative sample weights of equal total (default uniform); not
+        normalized: the value scales with the total mass.
     epsilon, epsilon_rel : float, optional
         Sinkhorn regularization, absolute or relative to the median cost
         (default ``epsilon_rel=0.01``).
@@ -126,18 +157,20 @@ def wasserstein(
     return_plan : bool
         Return an :class:`OTResult` holding the plan (exact, sinkhorn).
     return_result : bool
-        Return an :class:`OTResult` (value, method, cost, sizes, seconds, info).
+        Return an :class:`OTResult` (value, potentials, method, cost, sizes,
+        seconds, info).
 
     Returns
     -------
-    float or OTResult
+    float, Tensor or OTResult
+        A float for NumPy inputs, a 0-d tensor for torch inputs (module notes).
 
     Raises
     ------
     ShapeError
         Samples of different dimensions, or weights of the wrong length.
     DataError
-        Empty samples, NaN or inf, invalid weights.
+        Empty samples, NaN or inf, invalid weights, unequal total masses.
     ConfigError
         Unknown cost or method (naming the closest), a cost the method
         cannot use, invalid options.
@@ -150,22 +183,21 @@ def wasserstein(
     xs = as_samples(x, "x")
     ys = as_samples(y, "y")
     check_same_dim(xs, ys)
-    xs, ys = xs.detach(), ys.detach().to(xs.device)
+    ys = ys.to(xs.device)
     info: dict[str, Any] = {}
-    plan = None
+    plan = f = g = None
     if method == "exact":
-        from vegan.ot.exact import _exact_ot
+        from vegan.ot.exact import exact_ot
 
-        r = _exact_ot(
-            xs.double(), ys.double(), c, a, b, max_iter, check_convergence, return_plan, None
-        )
-        value, plan = r.value, r.plan
+        r = exact_ot(
+            xs, ys, c, a, b, max_iter=max_iter, check_convergence=check_convergence,
+            return_plan=return_plan, return_result=True,
+        )  # fmt: skip
+        value, plan, f, g = r.value, r.plan, r.f, r.g
         info.update(converged=r.converged, max_iter=r.max_iter)
     elif method == "sinkhorn":
         from vegan.ot.sinkhorn import sinkhorn
 
-        if epsilon is None and epsilon_rel is None:
-            epsilon_rel = DEFAULT_EPSILON_REL
         r = sinkhorn(
             xs,
             ys,
@@ -181,9 +213,7 @@ def wasserstein(
             return_result=True,
             return_plan=return_plan,
         )
-        value = float(r.value)
-        if return_plan:
-            plan = r.plan.cpu().numpy()
+        value, plan, f, g = r.value, r.plan, r.f, r.g
         info.update(
             epsilon=r.epsilon,
             entropic=float(r.entropic),
@@ -201,11 +231,14 @@ def wasserstein(
                 f"{c.name!r}; use method 'exact' or 'sinkhorn' for other costs"
             )
         p = 2 if c.name == "l2sq" else 1
-        w = sliced_wasserstein(
+        value = sliced_wasserstein(
             xs.double(), ys.double(), n_projections, p=p, seed=seed, a=a, b=b, power=True
         )
-        value = float(w)
         info.update(n_projections=n_projections, p=p, seed=seed, converged=True)
+    # every branch above computed on tensors: give the value back in the inputs' kind
+    torch_out = is_tensor(x, y)
+    dtype, device = output_dtype(xs, ys), xs.device
+    value = as_value(value, torch_out, dtype, device)
     if not (return_result or return_plan):
         return value
     return OTResult(
@@ -215,6 +248,8 @@ def wasserstein(
         n_a=xs.shape[0],
         n_b=ys.shape[0],
         seconds=time.perf_counter() - t0,
-        plan=plan,
+        plan=as_array(plan, torch_out, dtype, device),
         info=info,
+        f=as_array(f, torch_out, dtype, device),
+        g=as_array(g, torch_out, dtype, device),
     )

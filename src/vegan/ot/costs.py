@@ -197,6 +197,9 @@ l1 = Cost("l1", _l1_pairwise, _l1_paired)
 
 #: Built-in costs by name.
 COSTS: dict[str, Cost] = {"l2sq": l2sq, "l2": l2, "l1": l1}
+#: Other names accepted for the built-in costs: POT's and SciPy's metric names
+#: (``ot.dist(x, y, metric="sqeuclidean")``). The cost keeps its vegan name.
+COST_ALIASES: dict[str, str] = {"sqeuclidean": "l2sq", "euclidean": "l2", "cityblock": "l1"}
 
 
 def get_cost(cost: str | Cost | CostFn) -> Cost:
@@ -205,9 +208,11 @@ def get_cost(cost: str | Cost | CostFn) -> Cost:
     Parameters
     ----------
     cost : str, Cost or callable
-        ``"l2sq"``, ``"l2"`` or ``"l1"``; a :class:`Cost` (returned as is); or
-        a callable ``c(x, y)`` mapping (n, d), (m, d) tensors to the (n, m)
-        matrix of costs, which is wrapped (its paired form is the diagonal).
+        ``"l2sq"``, ``"l2"`` or ``"l1"`` (or POT's names for them,
+        ``"sqeuclidean"``, ``"euclidean"``, ``"cityblock"``); a :class:`Cost`
+        (returned as is); or a callable ``c(x, y)`` mapping (n, d), (m, d)
+        tensors to the (n, m) matrix of costs, which is wrapped (its paired
+        form is the diagonal).
 
     Raises
     ------
@@ -218,12 +223,16 @@ def get_cost(cost: str | Cost | CostFn) -> Cost:
     if isinstance(cost, Cost):
         return cost
     if isinstance(cost, str):
-        if cost not in COSTS:
+        name = COST_ALIASES.get(cost, cost)
+        if name not in COSTS:
+            hint = closest(cost, tuple(COSTS) + tuple(COST_ALIASES))
+            for alias, canonical in COST_ALIASES.items():
+                hint = hint.replace(f"'{alias}'?", f"'{alias}', that is '{canonical}'?")
             raise ConfigError(
-                f"unknown cost {cost!r}{closest(cost, tuple(COSTS))}; "
-                f"choose one of {', '.join(COSTS)} or pass a callable c(x, y)"
+                f"unknown cost {cost!r}{hint}; choose one of {', '.join(COSTS)} (POT's names "
+                f"{', '.join(COST_ALIASES)} also work) or pass a callable c(x, y)"
             )
-        return COSTS[cost]
+        return COSTS[name]
     if callable(cost):
         name = getattr(cost, "__name__", type(cost).__name__)
         return Cost(name, cost)

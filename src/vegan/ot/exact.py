@@ -10,7 +10,18 @@ linear program
 
 solved exactly by POT's network simplex (``ot.emd2``, Bonneel et al. 2011).
 The value is the transport cost: with ``cost="l2sq"`` it is W_2^2, with
-``cost="l2"`` it is W_1.
+``cost="l2"`` it is W_1. Weights are used as given (POT's rule): the value
+scales with their common total mass, and unequal totals raise
+:class:`DataError`.
+
+Return kind (the rule of :mod:`vegan.ot`): a Python float for NumPy inputs,
+a 0-d tensor for torch inputs; an :class:`ExactResult` (plan, dual
+potentials) with ``return_result=True`` or ``return_plan=True``, its arrays
+of the same kind. With torch inputs that require grad, the value carries the
+envelope gradient (Danskin): d W / d C = P, the optimal plan, so gradients
+reach x and y through C = c(x, y), and d W / d a = f, d W / d b = g (POT's
+centered potentials); this is what POT's ``emd2`` gives with its torch
+backend. :func:`exact_ot_batch` solves many pairs in one call.
 
 Limits
 ------
@@ -37,12 +48,16 @@ import torch
 
 from vegan.errors import ConvergenceError, DataError, ResourceError, ShapeError
 from vegan.ot._checks import (
+    as_array,
     as_samples,
+    as_value,
     as_weights,
     available_memory,
     check_masses,
     check_same_dim,
     format_bytes,
+    is_tensor,
+    output_dtype,
 )
 from vegan.ot.costs import COSTS, Cost, CostFn, get_cost
 
@@ -58,15 +73,19 @@ CHUNK_ENTRIES = 2**23
 class ExactResult:
     """Result of :func:`exact_ot`.
 
+    Arrays and the value are of the inputs' kind: NumPy float64 arrays and a
+    float for NumPy inputs, tensors for torch inputs.
+
     Attributes
     ----------
-    value : float
+    value : float or Tensor
         min over couplings of <P, C> (W_2^2 for l2sq, W_1 for l2).
-    plan : numpy.ndarray or None
+    plan : numpy.ndarray, Tensor or None
         The optimal plan P (n, m), when ``return_plan=True``.
-    f, g : numpy.ndarray
+    f, g : numpy.ndarray or Tensor
         Optimal dual potentials (POT's centered ``u``, ``v``):
-        f_i + g_j <= C_ij, with equality on the support of P.
+        f_i + g_j <= C_ij, with equality on the support of P, and
+        <a, f> + <b, g> = value.
     converged : bool
         False only when ``check_convergence=False`` and the iteration limit
         stopped the solver before optimality. The value is then not to be
@@ -76,10 +95,10 @@ class ExactResult:
         The iteration limit used.
     """
 
-    value: float
-    plan: np.ndarray | None
-    f: np.ndarray
-    g: np.ndarray
+    value: Any
+    plan: Any
+    f: Any
+    g: Any
     converged: bool
     max_iter: int
 
@@ -162,8 +181,9 @@ def exact_ot(
     max_iter: int | None = None,
     check_convergence: bool = True,
     return_plan: bool = False,
+    return_result: bool = False,
     max_memory: int | None = None,
-) -> ExactResult:
+) -> Any:
     r"""Exact W_c between two sample sets: min_P <P, C> by network simplex (eq. (1)).
 
     Parameters
@@ -174,7 +194,8 @@ def exact_ot(
         Ground cost (see :mod:`vegan.ot.costs`): ``"l2sq"`` gives W_2^2,
         ``"l2"`` gives W_1.
     a, b : array, optional
-        Non-negative sample weights of equal total (default uniform 1/n, 1/m).
+        Non-negative sample weights of equal total (default uniform 1/n,
+        1/m); not normalized: the value scales with the total.
     max_iter : int, optional
         Network-simplex iteration limit; default ``max(10**7, 1000 (n + m))``
         (MNIST in 784-D needs about 50 n).
@@ -183,20 +204,88 @@ def exact_ot(
         optimality (default); with False, return ``converged=False`` instead
         (the value is then meaningless, see :class:`ExactResult`).
     return_plan : bool
-        Also return the optimal plan (an n x m float64 array).
+        Return an :class:`ExactResult` holding the optimal plan (n, m).
+    return_result : bool
+        Return an :class:`ExactResult` (value, dual potentials f, g, converged).
     max_memory : int, optional
         Memory budget in bytes (default: the memory available now).
 
     Returns
     -------
-    ExactResult
-        ``value`` (float), ``plan``, dual potentials ``f``, ``g``, ``converged``.
+    float, Tensor or ExactResult
+        The value (a float for NumPy inputs, a 0-d tensor with envelope
+        gradients for torch inputs; module notes), or the result.
     """
-    xs = as_samples(x, "x", dtype=torch.float64)
-    ys = as_samples(y, "y", dtype=torch.float64).to(xs.device)
+    xs = as_samples(x, "x")
+    ys = as_samples(y, "y").to(xs.device)
     check_same_dim(xs, ys)
-    return _exact_ot(
-        xs, ys, get_cost(cost), a, b, max_iter, check_convergence, return_plan, max_memory
+    torch_out = is_tensor(x, y)
+    c = get_cost(cost)
+    grad = _needs_grad(xs, ys)
+    res = _exact_ot(
+        xs.detach().double(),
+        ys.detach().double(),
+        c,
+        _detached(a),
+        _detached(b),
+        max_iter,
+        check_convergence,
+        return_plan or grad,
+        max_memory,
+    )
+    cost_fn = (lambda: c.pairwise(xs, ys)) if grad else None
+    dtype = output_dtype(xs, ys)
+    return _finish(res, torch_out, dtype, xs.device, return_plan, return_result, cost_fn, a, b)
+
+
+def _detached(w: Any) -> Any:
+    return w.detach() if isinstance(w, torch.Tensor) else w
+
+
+def _needs_grad(*values: Any) -> bool:
+    return torch.is_grad_enabled() and any(
+        isinstance(v, torch.Tensor) and v.requires_grad for v in values
+    )
+
+
+def _finish(
+    res: ExactResult,
+    torch_out: bool,
+    dtype: torch.dtype,
+    device: Any,
+    return_plan: bool,
+    return_result: bool,
+    cost_fn: Any,
+    a: Any,
+    b: Any,
+) -> Any:
+    """Convert a NumPy :class:`ExactResult` to the inputs' kind; attach envelope gradients.
+
+    ``cost_fn`` builds the differentiable cost matrix (None when no gradient
+    to the samples or the cost matrix is wanted).
+    """
+    value = as_value(res.value, torch_out, dtype, device)
+    if torch_out:
+        # value + (link - link.detach()): the same number, the envelope gradient
+        link = None
+        if cost_fn is not None:
+            P = torch.as_tensor(res.plan, dtype=dtype, device=device)
+            link = (P * cost_fn().to(dtype)).sum()
+        for w, pot in ((a, res.f), (b, res.g)):
+            if _needs_grad(w):
+                term = (w.to(dtype) * torch.as_tensor(pot, dtype=dtype, device=w.device)).sum()
+                link = term if link is None else link + term.to(device)
+        if link is not None:
+            value = value + (link - link.detach())
+    if not (return_plan or return_result):
+        return value
+    return ExactResult(
+        value=value,
+        plan=as_array(res.plan, torch_out, dtype, device) if return_plan else None,
+        f=as_array(res.f, torch_out, dtype, device),
+        g=as_array(res.g, torch_out, dtype, device),
+        converged=res.converged,
+        max_iter=res.max_iter,
     )
 
 
@@ -211,7 +300,7 @@ def _exact_ot(
     return_plan: bool,
     max_memory: int | None,
 ) -> ExactResult:
-    """:func:`exact_ot` for validated float64 samples on one device."""
+    """Exact solve for validated float64 samples on one device (NumPy result)."""
     n, m = xs.shape[0], ys.shape[0]
     check_memory(n, m, max_memory)
     wa = as_weights(a, n, "a", torch.float64, "cpu")
@@ -228,20 +317,120 @@ def exact_ot_from_cost(
     max_iter: int | None = None,
     check_convergence: bool = True,
     return_plan: bool = False,
+    return_result: bool = False,
     max_memory: int | None = None,
-) -> ExactResult:
-    """Exact min_P <P, M> for a given (n, m) cost matrix ``M`` (see :func:`exact_ot`)."""
-    if isinstance(M, torch.Tensor):
-        M = M.detach().cpu().numpy()
-    M = np.asarray(M)
-    if M.ndim != 2 or M.shape[0] == 0 or M.shape[1] == 0:
-        raise ShapeError(f"cost matrix has shape {M.shape}; expected a non-empty (n, m) matrix")
-    n, m = M.shape
+) -> Any:
+    """Exact min_P <P, M> for a given (n, m) cost matrix ``M`` (POT's ``ot.emd2(a, b, M)``).
+
+    Same options, return kind and gradients (d value / d M = P) as
+    :func:`exact_ot`.
+    """
+    torch_out = is_tensor(M)
+    if torch_out:
+        Mt = M if M.is_floating_point() else M.to(torch.get_default_dtype())
+        dtype, device = Mt.dtype, Mt.device
+        Mn = Mt.detach().cpu().numpy()
+    else:
+        Mt, dtype, device = None, torch.float64, "cpu"
+        Mn = np.asarray(M)
+    if Mn.ndim != 2 or Mn.shape[0] == 0 or Mn.shape[1] == 0:
+        raise ShapeError(f"cost matrix has shape {Mn.shape}; expected a non-empty (n, m) matrix")
+    n, m = Mn.shape
     check_memory(n, m, max_memory)
-    wa = as_weights(a, n, "a", torch.float64, "cpu")
-    wb = as_weights(b, m, "b", torch.float64, "cpu")
-    M = np.ascontiguousarray(M, dtype=np.float64)
-    return _emd(M, wa, wb, max_iter, check_convergence, return_plan)
+    wa = as_weights(_detached(a), n, "a", torch.float64, "cpu")
+    wb = as_weights(_detached(b), m, "b", torch.float64, "cpu")
+    Mn = np.ascontiguousarray(Mn, dtype=np.float64)
+    grad = _needs_grad(Mt)
+    res = _emd(Mn, wa, wb, max_iter, check_convergence, return_plan or grad)
+    cost_fn = (lambda: Mt) if grad else None
+    return _finish(res, torch_out, dtype, device, return_plan, return_result, cost_fn, a, b)
+
+
+def exact_ot_batch(
+    xs: Any,
+    ys: Any,
+    cost: str | Cost | CostFn = "l2sq",
+    a: Any = None,
+    b: Any = None,
+    *,
+    max_iter: int | None = None,
+    check_convergence: bool = True,
+    return_plan: bool = False,
+    return_result: bool = False,
+    max_memory: int | None = None,
+) -> Any:
+    """Exact W_c for many pairs (x_k, y_k) in one call (the idea of POT's ``ot.batch``).
+
+    Parameters
+    ----------
+    xs, ys : sequence of arrays or tensors, or an array (B, n, ...)
+        B pairs of sample sets; sizes may differ between pairs (pass lists).
+    cost : str, Cost or callable
+        Ground cost, as in :func:`exact_ot`.
+    a, b : sequence of weight vectors, or an array (B, n), optional
+        Weights of each pair (default uniform); each pair's totals must agree.
+    max_iter, check_convergence, max_memory
+        As in :func:`exact_ot`, for each pair.
+    return_plan, return_result : bool
+        Return a list of B :class:`ExactResult` instead of the values.
+
+    Returns
+    -------
+    numpy.ndarray, Tensor or list of ExactResult
+        The B values, as a float64 array for NumPy inputs and a (B,) tensor
+        (envelope gradients) for torch inputs, or the B results.
+
+    Notes
+    -----
+    Each pair is one network-simplex solve (POT's ``emd2`` is sequential C
+    code), so the time is the sum of the B solves; the call saves the
+    Python-side loop and validation, and checks every pair before solving.
+    POT's ``ot.batch.solve_batch`` instead runs an approximate (proximal or
+    entropic) solver on a stacked (B, n, m) tensor.
+    """
+    xl, yl = _pairs(xs, "xs"), _pairs(ys, "ys")
+    if len(xl) != len(yl):
+        raise ShapeError(f"xs holds {len(xl)} sample sets but ys holds {len(yl)}; give one y per x")
+    al = _pairs(a, "a", len(xl)) if a is not None else [None] * len(xl)
+    bl = _pairs(b, "b", len(xl)) if b is not None else [None] * len(xl)
+    out = [
+        exact_ot(
+            x,
+            y,
+            cost,
+            ak,
+            bk,
+            max_iter=max_iter,
+            check_convergence=check_convergence,
+            return_plan=return_plan,
+            return_result=return_result,
+            max_memory=max_memory,
+        )  # fmt: skip
+        for x, y, ak, bk in zip(xl, yl, al, bl)
+    ]
+    if return_plan or return_result:
+        return out
+    if is_tensor(*xl, *yl):
+        return torch.stack([v.to(out[0].device) for v in out])
+    return np.asarray(out, dtype=np.float64)
+
+
+def _pairs(v: Any, name: str, count: int | None = None) -> list:
+    """Split a batch (sequence, or an array/tensor with a leading batch axis) into a list."""
+    if isinstance(v, (list, tuple)):
+        items = list(v)
+    elif isinstance(v, (np.ndarray, torch.Tensor)) and v.ndim >= (2 if count else 3):
+        items = list(v)
+    else:
+        raise ShapeError(
+            f"{name} must be a list of arrays or an array with a leading batch axis "
+            f"(B, n, ...); for one pair use exact_ot"
+        )
+    if not items:
+        raise DataError(f"{name} is empty; give at least one pair")
+    if count is not None and len(items) != count:
+        raise ShapeError(f"{name} holds {len(items)} weight vectors for {count} pairs")
+    return items
 
 
 def _emd(

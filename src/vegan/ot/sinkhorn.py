@@ -22,11 +22,26 @@ objective** (Feydy et al. 2019, the GeomLoss convention):
     - \tfrac12 \mathrm{OT}_\varepsilon(\mu, \mu) - \tfrac12 \mathrm{OT}_\varepsilon(\nu, \nu),
 
 which is >= 0, is 0 iff mu = nu, and tends to W_c(mu, nu) as epsilon -> 0.
+POT's ``ot.bregman.empirical_sinkhorn_divergence`` debiases the transport
+term only, :math:`T_\varepsilon(\mu, \nu) - \tfrac12 T_\varepsilon(\mu, \mu)
+- \tfrac12 T_\varepsilon(\nu, \nu)` with :math:`T_\varepsilon = \langle
+P_\varepsilon, C\rangle` (and clamps it at 0): ``debias="transport"``.
 
 ``epsilon`` is absolute, in units of the cost (POT's ``reg`` when its ``M``
 is the cost matrix). ``epsilon_rel`` instead multiplies the median of the
 n*m entries of the cost matrix C(x, y) (for the divergence, of the cross
-term): ``epsilon_rel=0.01`` is 1% of the median pairwise cost.
+term; NumPy's median): ``epsilon_rel=0.01`` is 1% of the median pairwise
+cost, and the default when neither is given.
+
+Weights are used as given (POT's rule): the plan, <P, C> and S_eps scale
+linearly with the common total mass m of a and b, unequal totals raise
+:class:`DataError`. (OT_eps itself is not linear in m: with the reference
+measure a x b of mass m^2, OT_eps(m mu, m nu) = m OT_eps(mu, nu)
++ eps (m^2 - m - m log m); the constant cancels in S_eps.)
+
+Return kind (the rule of :mod:`vegan.ot`): NumPy inputs give a Python float
+(and NumPy arrays in a result), torch inputs a 0-d tensor on their device;
+``return_result=True`` or ``return_plan=True`` give a :class:`SinkhornResult`.
 
 Algorithm
 ---------
@@ -59,8 +74,17 @@ on any device, for one problem or a batch (B, n, m) of equal-size problems:
    MNIST images per side at epsilon = 1% of the median cost, about 500
    iteration-equivalents instead of about 4,000.
 
-The solver gives up (``converged=False``) when the work budget ``max_iter``
-is spent or when 1,000 iterations pass without a 10% decrease of the error.
+Stopping: the solver stops when the marginal error is below ``tol``, when
+the work budget ``max_iter`` is spent (``converged=False``; raising it
+continues the iterations), or on *stagnation*: 1,000 iterations in which
+neither the marginal error fell by 10% nor the dual objective, which Sinkhorn
+iterations increase monotonically, rose above its rounding noise (100
+machine epsilons times its scale). A plateau of the marginal error is not
+stagnation: Sinkhorn iterations can sit thousands of iterations on one
+(POT's ``make_1D_gauss`` problem at epsilon = 1e-5 of the cost range: about
+0.079 from iteration 4,000 to 5,500) while the dual objective keeps rising,
+and then converge. Stagnation is a rounding floor, typically float32
+asked for a tolerance below its precision.
 
 Stopping rule: the L1 error of the column marginal, sum_j |(P^T 1)_j - b_j|,
 evaluated after the row update (so the row marginal is exact). POT's
@@ -76,7 +100,15 @@ gradient of OT_eps by the envelope theorem, Danskin). Gradients flow to x
 and y through C = c(x, y) (any differentiable cost), for a cost of one
 kernel pass instead of back-propagating through hundreds of iterations. For
 ``value`` = <P, C> this is the gradient of OT_eps, not the (costlier) exact
-derivative of <P(C), C>; both agree as epsilon -> 0.
+derivative of <P(C), C>,
+
+.. math::
+    \frac{d\langle P(C), C\rangle}{dC} = P + \Big\langle \frac{\partial P}{\partial C},
+    C\Big\rangle \quad\text{vs. vegan's}\quad \frac{d\,\mathrm{OT}_\varepsilon}{dC} = P;
+
+both agree as epsilon -> 0. POT's ``sinkhorn2`` with a torch backend
+differentiates through the iterations (approximating the former at the cost
+of storing every iteration); vegan's gradient costs one kernel pass.
 
 Precision: computations run in ``dtype``, float64 by default whatever the
 input dtype (the values are returned in the input's floating dtype, so a
@@ -94,15 +126,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from vegan.errors import ConfigError, ConvergenceError, DataError, ShapeError
 from vegan.ot._checks import (
+    as_array,
     as_samples,
+    as_value,
     as_weights,
     check_allocation,
+    check_choice,
     check_masses,
     check_same_dim,
+    is_tensor,
+    output_dtype,
     positive_float,
     positive_int,
 )
@@ -110,14 +148,22 @@ from vegan.ot.costs import Cost, CostFn, get_cost
 
 #: Work limit when ``max_iter`` is not given (in kernel product pairs, see :class:`SinkhornResult`).
 DEFAULT_MAX_ITER = 10_000
+#: Epsilon when neither ``epsilon`` nor ``epsilon_rel`` is given: this fraction of the median cost.
+DEFAULT_EPSILON_REL = 0.01
+#: Ways :func:`sinkhorn_divergence` debiases: the full entropic objective (Feydy et al.,
+#: GeomLoss) or the transport term only (POT's ``empirical_sinkhorn_divergence``).
+DEBIAS = ("entropic", "transport")
 #: n x m matrices alive at the peak of a solve (cost, kernel terms, plan), for the memory check
 PLAN_MATRICES = 5
 #: Marginal error at which an annealing stage hands over to the next, smaller epsilon.
 STAGE_TOL = 1e-3
 #: Marginal error below which Newton steps start at the target epsilon.
 NEWTON_START = 1e-2
-#: Iterations without a 10% decrease of the marginal error after which the solver gives up.
+#: Iterations in which neither the marginal error fell by 10% nor the dual objective rose
+#: above its rounding noise, after which the solver reports stagnation.
 STALL_ITER = 1000
+#: Rounding noise of the dual objective, in units of eps_machine * (sum a|f| + sum b|g| + spread).
+DUAL_NOISE = 100.0
 #: Largest change of a log-scaling (units of epsilon) tried by a Newton step.
 NEWTON_MAX_STEP = 10.0
 #: Kernel entries (B n m) up to which CPU problems run on one intra-op thread.
@@ -185,6 +231,7 @@ class _State:
     n_newton: int = 0
     stagnated: bool = False
     trace: list = field(default_factory=list)  # (epsilon, products so far, error) per stage
+    trace_err: list = field(default_factory=list)  # (products so far, error) per iteration
 
 
 def _schedule(eps: float, spread: float, scaling: float | None) -> list[float]:
@@ -231,6 +278,7 @@ def _solve(
         coarse = (eps / spread) ** (1.0 / k) if k > 1 else None
         schedule = _schedule(eps, spread, coarse)[-k:]
     st = _State(f=f, g=g, alpha=torch.zeros_like(f), beta=g.clone(), K=torch.empty_like(C))
+    eps_dt = info.eps
     budget2 = 2 * max_iter
     stage_budget2 = 2 * max(1, max_iter // (2 * max(1, len(schedule) - 1)))
 
@@ -253,6 +301,12 @@ def _solve(
         torch.add(st.f.unsqueeze(-1), st.g.unsqueeze(-2), out=K)
         K.sub_(C).div_(e).clamp_(min=lo, max=hi).exp_()
 
+    def semi_dual(e: float) -> tuple[list[float], list[float]]:
+        """<a, f + e alpha> + <b, g + e beta> (rows exact) and its rounding noise."""
+        dual = (a * (st.f + e * st.alpha)).sum(-1) + (b * (st.g + e * st.beta)).sum(-1)
+        size = (a * st.f.abs()).sum(-1) + (b * st.g.abs()).sum(-1) + spread * a.sum(-1)
+        return dual.tolist(), (DUAL_NOISE * eps_dt * size).tolist()
+
     converged = False
     for k, e in enumerate(schedule):
         final = k == len(schedule) - 1
@@ -262,8 +316,9 @@ def _solve(
         st.alpha = -torch.log(kv(b))
         use_newton = newton and final
         cooldown = 0
-        ref_err, ref_work2 = math.inf, st.work2
+        ref_err, ref_work2, ref_dual = math.inf, st.work2, None
         s = ktu(a * st.alpha.exp())
+
         while True:
             col = b * st.beta.exp() * s
             err_b = (col - b).abs().sum(-1)
@@ -273,6 +328,8 @@ def _solve(
                     f"Sinkhorn broke down numerically at epsilon={e:.3g} (non-finite "
                     "marginals); use float64 or a larger epsilon"
                 )
+            if final:
+                st.trace_err.append((st.work2, st.err))
             if st.err < target:
                 converged = final
                 break
@@ -280,13 +337,27 @@ def _solve(
                 break
             if st.err < 0.9 * ref_err:
                 ref_err, ref_work2 = st.err, st.work2
+                ref_dual = semi_dual(e)[0] if final else None
             elif final and st.work2 - ref_work2 > 2 * STALL_ITER:
-                st.stagnated = True  # rounding floor (float32) or a hopeless problem
-                break
+                # No 10% drop of the marginal error in STALL_ITER iterations. A plateau
+                # is not a stall while the dual objective (increasing along Sinkhorn
+                # iterations) still rises above its rounding noise for an unsolved problem.
+                dual, noise = semi_dual(e)
+                errs = err_b.tolist()
+                rising = ref_dual is not None and any(
+                    errs[i] >= target and dual[i] - ref_dual[i] > noise[i] for i in range(B)
+                )
+                if not rising:
+                    st.stagnated = True  # neither measure moves: a rounding floor (float32)
+                    break
+                ref_work2, ref_dual = st.work2, dual
             if use_newton and cooldown == 0 and st.err < NEWTON_START:
                 s_new, all_ok = _newton_step(st, a, b, s, err_b, tol, kv, ktu, stop2)
                 if s_new is not None:
                     s = s_new
+                    if max(float(st.alpha.abs().max()), float(st.beta.abs().max())) > absorb_at:
+                        absorb(e)
+                        s = ktu(a * st.alpha.exp())
                 if all_ok:
                     continue
                 cooldown = 20  # a step failed: a few plain iterations, then try again
@@ -402,17 +473,34 @@ def _newton_step(
 # --------------------------------------------------------------------------- helpers
 
 
+def median(C: torch.Tensor) -> float:
+    """The median of all entries of ``C``, NumPy's definition (mean of the two middle values).
+
+    ``torch.median`` returns the lower of the two middle values for an even
+    count; this is ``numpy.median``'s value, from two selections (O(n m)).
+    """
+    flat = C.detach().reshape(-1)
+    k = flat.numel()
+    if k % 2:
+        return float(flat.kthvalue(k // 2 + 1).values)
+    lo = flat.kthvalue(k // 2).values
+    hi = flat.kthvalue(k // 2 + 1).values
+    return float(0.5 * (lo + hi))
+
+
 def _resolve_epsilon(epsilon: Any, epsilon_rel: Any, C: torch.Tensor) -> float:
-    """Absolute epsilon from ``epsilon`` or ``epsilon_rel`` * median(C)."""
-    if (epsilon is None) == (epsilon_rel is None):
+    """Absolute epsilon from ``epsilon``, or ``epsilon_rel`` (default 0.01) * median(C)."""
+    if epsilon is not None and epsilon_rel is not None:
         raise ConfigError(
-            "give exactly one of epsilon (absolute, in units of the cost) and epsilon_rel "
-            "(a fraction of the median pairwise cost, e.g. 0.01)"
+            "give one of epsilon (absolute, in units of the cost) and epsilon_rel "
+            "(a fraction of the median pairwise cost, e.g. 0.01), not both"
         )
     if epsilon is not None:
         return positive_float(epsilon, "epsilon")
+    if epsilon_rel is None:
+        epsilon_rel = DEFAULT_EPSILON_REL
     rel = positive_float(epsilon_rel, "epsilon_rel")
-    med = float(C.detach().reshape(-1).median())
+    med = median(C)
     if not med > 0:
         raise ConfigError(
             "epsilon_rel needs a positive median cost, but the median pairwise cost is 0 "
@@ -502,13 +590,7 @@ def _entropic_ot(
         mass = P.sum((-2, -1))
         dual = (ad * st.f).sum(-1) + (bd * st.g).sum(-1) - eps * (mass - ad.sum(-1) * bd.sum(-1))
     if check and not converged:
-        why = "stagnated" if st.stagnated else "stopped"
-        hint = "use dtype=torch.float64, " if dtype == torch.float32 else ""
-        raise ConvergenceError(
-            f"Sinkhorn {why} after {st.work2 // 2} iterations with marginal error "
-            f"{st.err:.2e} > tol={tol:g} (epsilon={eps:.4g}); {hint}raise max_iter, raise "
-            "epsilon or tol, or pass check_convergence=False"
-        )
+        raise ConvergenceError(_failure_message(st, tol, eps, max_iter, dtype))
     value, entropic = transport, dual
     if C.requires_grad or a.requires_grad or b.requires_grad:
         Cg = C.to(dtype)
@@ -529,6 +611,41 @@ def _entropic_ot(
     )
 
 
+def _failure_message(st: _State, tol: float, eps: float, max_iter: int, dtype: torch.dtype) -> str:
+    """One line saying why the solver stopped short of ``tol`` and what will help."""
+    it = st.work2 // 2
+    where = f"marginal error {st.err:.2e} > tol={tol:g} (epsilon={eps:.4g})"
+    if st.stagnated:
+        hint = "use dtype=torch.float64, " if dtype == torch.float32 else ""
+        return (
+            f"Sinkhorn stagnated after {it} iterations with {where}: neither the marginal "
+            f"error nor the dual objective moved for {STALL_ITER} iterations (a rounding "
+            f"floor); {hint}raise tol or epsilon, or pass check_convergence=False"
+        )
+    # the work budget was spent: say how the error moved over its second half
+    half = next((e for w, e in st.trace_err if w >= st.work2 // 2), math.inf)
+    trend = ""
+    if math.isfinite(half):
+        trend = f"; it was {half:.2e} at iteration {it // 2}"
+        if st.err < 0.9 * half:  # geometric extrapolation of the second half down to tol
+            more = (it - it // 2) * math.log(st.err / tol) / math.log(half / st.err)
+            trend += f", a rate that needs about {_round_up(more)} more iterations"
+    return (
+        f"Sinkhorn used its budget of max_iter={max_iter} iterations with {where}{trend}: "
+        "raise max_iter (the iterations continue from where they are, plateaus included), "
+        "raise epsilon or tol, or pass check_convergence=False"
+    )
+
+
+def _round_up(k: float) -> str:
+    """A count rounded up to two significant digits, with thousands separators."""
+    if not math.isfinite(k) or k > 1e12:
+        return "more than 10^12"
+    k = max(int(math.ceil(k)), 1)
+    q = 10 ** max(len(str(k)) - 2, 0)
+    return f"{-(-k // q) * q:,}"
+
+
 def _squeeze(res: SinkhornResult) -> SinkhornResult:
     res.value, res.entropic = res.value[0], res.entropic[0]
     res.f, res.g = res.f[0], res.g[0]
@@ -537,11 +654,22 @@ def _squeeze(res: SinkhornResult) -> SinkhornResult:
     return res
 
 
+def _to_kind(res: SinkhornResult, torch_out: bool) -> SinkhornResult:
+    """Return the result's value and arrays in the inputs' kind (module notes)."""
+    if not torch_out:
+        res.value = as_value(res.value, False, res.value.dtype, "cpu")
+        res.entropic = as_value(res.entropic, False, res.entropic.dtype, "cpu")
+        res.f = as_array(res.f, False, res.f.dtype, "cpu")
+        res.g = as_array(res.g, False, res.g.dtype, "cpu")
+        res.plan = as_array(res.plan, False, torch.float64, "cpu")
+    return res
+
+
 # --------------------------------------------------------------------------- public API
 
 
 def sinkhorn_from_cost(
-    C: torch.Tensor,
+    C: Any,
     epsilon: float | None = None,
     *,
     epsilon_rel: float | None = None,
@@ -553,18 +681,26 @@ def sinkhorn_from_cost(
     newton: bool | None = None,
     dtype: torch.dtype | None = None,
     check_convergence: bool | None = None,
+    return_result: bool = False,
     return_plan: bool = False,
-) -> SinkhornResult:
+) -> Any:
     r"""Entropic OT for a given cost matrix C (n, m), or a batch C (B, n, m).
 
-    Solves min_P <P, C> + eps KL(P | a x b) (module notes) and returns a
-    :class:`SinkhornResult`; for a batch every field gains a leading B axis
-    and ``a``, ``b`` may be (n,), (m,) or (B, n), (B, m). ``C`` may require
-    grad; the gradient of ``value`` and ``entropic`` is P (envelope theorem).
-    Parameters are those of :func:`sinkhorn`.
+    Solves min_P <P, C> + eps KL(P | a x b) (module notes) and returns the
+    transport cost <P, C> of the entropic plan (POT's ``ot.sinkhorn2(a, b,
+    C, reg)`` with its log-domain method), or a :class:`SinkhornResult` with
+    ``return_result=True`` or ``return_plan=True``. For a batch every field
+    gains a leading B axis and ``a``, ``b`` may be (n,), (m,) or (B, n),
+    (B, m). A tensor ``C`` gives tensors (and may require grad: the gradient
+    of ``value`` and ``entropic`` is P, the envelope theorem); a NumPy ``C``
+    gives floats and NumPy arrays. Parameters are those of :func:`sinkhorn`.
     """
-    if not isinstance(C, torch.Tensor):
-        C = torch.as_tensor(C)
+    torch_out = is_tensor(C)
+    if not torch_out:
+        try:
+            C = torch.as_tensor(np.asarray(C, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"the cost matrix cannot be read as a numeric array ({exc})") from exc
     if not C.is_floating_point():
         C = C.to(torch.get_default_dtype())
     if C.dim() not in (2, 3) or C.shape[-1] == 0 or C.shape[-2] == 0 or C.numel() == 0:
@@ -584,13 +720,14 @@ def sinkhorn_from_cost(
     res = _entropic_ot(
         Cb, wa, wb, eps, tol_, iters, scaling, newton, dt, check, return_plan, C.dtype
     )
-    return res if batched else _squeeze(res)
+    res = _to_kind(res if batched else _squeeze(res), torch_out)
+    return res if (return_result or return_plan) else res.value
 
 
 def _batch_weights(
     w: Any, B: int, n: int, name: str, dt: torch.dtype, device: torch.device
 ) -> torch.Tensor:
-    if isinstance(w, torch.Tensor) and w.dim() == 2:
+    if isinstance(w, (torch.Tensor, np.ndarray)) and w.ndim == 2:
         if w.shape[0] != B:
             raise ShapeError(f"weights {name} have batch size {w.shape[0]}, expected {B}")
         return torch.stack([as_weights(wi, n, name, dt, device) for wi in w])
@@ -604,7 +741,7 @@ def _prepare(
     xs = as_samples(x, "x")
     ys = as_samples(y, "y").to(xs.device)
     check_same_dim(xs, ys)
-    out = torch.promote_types(xs.dtype, ys.dtype)
+    out = output_dtype(xs, ys)
     dt = _compute_dtype(dtype)
     xs, ys = xs.to(dt), ys.to(dt)
     c = get_cost(cost)
@@ -637,7 +774,7 @@ def sinkhorn(
     check_convergence: bool | None = None,
     return_result: bool = False,
     return_plan: bool = False,
-) -> torch.Tensor | SinkhornResult:
+) -> Any:
     r"""Transport cost <P_eps, C> of the entropic plan between two sample sets.
 
     Parameters
@@ -648,18 +785,21 @@ def sinkhorn(
     epsilon : float, optional
         Absolute regularization, in units of the cost (POT's ``reg``).
     epsilon_rel : float, optional
-        Instead of ``epsilon``: a fraction of the median of the cost matrix.
+        Instead of ``epsilon``: a fraction of the median of the cost matrix
+        (NumPy's median). With neither, ``epsilon_rel=0.01``.
     cost : str, Cost or callable
         Ground cost; ``"l2sq"`` (default) makes the value tend to W_2^2.
     a, b : array, optional
-        Sample weights of equal total (default uniform).
+        Sample weights of equal total (default uniform); not normalized:
+        the value scales with the total mass.
     tol : float
         Target L1 marginal error (module notes; default 1e-6).
     max_iter : int, optional
         Work budget in Sinkhorn-iteration equivalents. Left at None: up to
         10,000 and a :class:`ConvergenceError` if ``tol`` is not reached. Set
         explicitly it is a budget (e.g. 100 per training step): the solver
-        stops there without error unless ``check_convergence=True``.
+        stops there without error unless ``check_convergence=True``. Only a
+        rounding floor ends a run before its budget (module notes).
     scaling : float or None
         Epsilon-annealing factor in (0, 1) (default 0.5); None: no annealing.
     newton : bool, optional
@@ -678,8 +818,9 @@ def sinkhorn(
 
     Returns
     -------
-    Tensor or SinkhornResult
-        A 0-d tensor <P, C> (differentiable), or the full result.
+    float, Tensor or SinkhornResult
+        <P, C>: a float for NumPy inputs, a differentiable 0-d tensor for
+        torch inputs; or the full result, of the same kind.
     """
     xs, ys, c, wa, wb, dt, out = _prepare(x, y, cost, a, b, dtype)
     tol_, iters, scaling, check = _check_options(tol, max_iter, scaling, check_convergence)
@@ -688,7 +829,35 @@ def sinkhorn(
         eps = _resolve_epsilon(epsilon, epsilon_rel, C)
         args = (eps, tol_, iters, scaling, newton, dt, check, return_plan, out)
         res = _squeeze(_entropic_ot(C[None], wa[None], wb[None], *args))
+    res = _to_kind(res, is_tensor(x, y))
     return res if (return_result or return_plan) else res.value
+
+
+@dataclass
+class DivergenceResult:
+    """Result of :func:`sinkhorn_divergence` with ``return_result=True``.
+
+    Attributes
+    ----------
+    value : float or Tensor
+        S_eps (``debias="entropic"``) or the transport-only variant.
+    xy, xx, yy : SinkhornResult
+        The three entropic problems (values, potentials, iterations).
+    f, g : numpy.ndarray or Tensor
+        Debiased potentials f_xy - f_xx on x and g_xy - g_yy on y: the
+        gradient of S_eps with respect to the weights a and b (Feydy et al.
+        2019), up to an additive constant.
+    debias : str
+        ``"entropic"`` or ``"transport"``.
+    """
+
+    value: Any
+    xy: SinkhornResult
+    xx: SinkhornResult
+    yy: SinkhornResult
+    f: Any
+    g: Any
+    debias: str
 
 
 def sinkhorn_divergence(
@@ -706,19 +875,40 @@ def sinkhorn_divergence(
     newton: bool | None = None,
     dtype: torch.dtype | None = None,
     check_convergence: bool | None = None,
-) -> torch.Tensor:
+    debias: str = "entropic",
+    return_result: bool = False,
+) -> Any:
     r"""Debiased Sinkhorn divergence S_eps = OT_eps(x, y) - (OT_eps(x, x) + OT_eps(y, y)) / 2.
 
-    OT_eps is the full entropic objective (transport cost plus eps times the
-    relative entropy, the dual value), as in Feydy et al. 2019 and GeomLoss;
-    see the module notes. S_eps is >= 0, vanishes when the two weighted
-    sample sets are equal, and tends to W_c as epsilon -> 0, so it can be
-    used as a latent penalty (Sinkhorn-WAE). With ``epsilon_rel`` the same
-    absolute epsilon (from the median of C(x, y)) is used in all three
-    terms. When n = m the three problems are solved as one batch.
-    Parameters are those of :func:`sinkhorn`; the work budget applies to
-    each problem. Returns a differentiable 0-d tensor (envelope gradients).
+    With ``debias="entropic"`` (default) OT_eps is the full entropic
+    objective, transport cost plus eps KL(P | a x b) (the dual value), as in
+    Feydy et al. 2019 ("Interpolating between optimal transport and MMD
+    using Sinkhorn divergences", eq. (4)) and GeomLoss: S_eps >= 0, it
+    vanishes when the two weighted sample sets are equal, and tends to W_c as
+    epsilon -> 0, so it can be used as a latent penalty (Sinkhorn-WAE).
+    With ``debias="transport"`` each term is the transport cost
+    T_eps = <P_eps, C> of its entropic plan, POT's
+    ``ot.bregman.empirical_sinkhorn_divergence`` (without POT's clamp at 0):
+    also 0 for equal sets, but not guaranteed >= 0. Both are linear in the
+    common total mass of the weights (the mass terms of KL cancel).
+
+    With ``epsilon_rel`` (default 0.01) the same absolute epsilon, from the
+    median of C(x, y), is used in all three terms. When n = m the three
+    problems are solved as one batch. Parameters are those of
+    :func:`sinkhorn`; the work budget applies to each problem. Gradients are
+    envelope gradients (module notes): each term contributes its plan, which
+    is the exact gradient of the entropic variant and, for
+    ``debias="transport"``, the gradient of the entropic objective in place
+    of that of the transport term (POT differentiates through the
+    iterations instead; the two agree as epsilon -> 0).
+
+    Returns
+    -------
+    float, Tensor or DivergenceResult
+        A float for NumPy inputs, a differentiable 0-d tensor for torch
+        inputs; with ``return_result=True`` a :class:`DivergenceResult`.
     """
+    check_choice(debias, DEBIAS, "debias")
     xs, ys, c, wa, wb, dt, out = _prepare(x, y, cost, a, b, dtype)
     tol_, iters, scaling, check = _check_options(tol, max_iter, scaling, check_convergence)
     n, m = xs.shape[0], ys.shape[0]
@@ -735,9 +925,42 @@ def sinkhorn_divergence(
                 torch.stack([wb, wa, wb]),
                 *args,
             )
-            ot_xy, ot_xx, ot_yy = res.entropic
+            parts = [_pick(res, k) for k in range(3)]
         else:
-            ot_xy = _entropic_ot(Cxy[None], wa[None], wb[None], *args).entropic[0]
-            ot_xx = _entropic_ot(Cxx[None], wa[None], wa[None], *args).entropic[0]
-            ot_yy = _entropic_ot(Cyy[None], wb[None], wb[None], *args).entropic[0]
-    return ot_xy - 0.5 * (ot_xx + ot_yy)
+            parts = [
+                _squeeze(_entropic_ot(C[None], u[None], v[None], *args))
+                for C, u, v in ((Cxy, wa, wb), (Cxx, wa, wa), (Cyy, wb, wb))
+            ]
+    key = "entropic" if debias == "entropic" else "value"
+    t_xy, t_xx, t_yy = (getattr(r, key) for r in parts)
+    value = t_xy - 0.5 * (t_xx + t_yy)
+    torch_out = is_tensor(x, y)
+    if not return_result:
+        return as_value(value, torch_out, value.dtype, value.device) if torch_out else float(value)
+    f, g = parts[0].f - parts[1].f, parts[0].g - parts[2].g
+    xy, xx, yy = (_to_kind(r, torch_out) for r in parts)
+    return DivergenceResult(
+        value=value if torch_out else float(value),
+        xy=xy,
+        xx=xx,
+        yy=yy,
+        f=as_array(f, torch_out, f.dtype, f.device),
+        g=as_array(g, torch_out, g.dtype, g.device),
+        debias=debias,
+    )
+
+
+def _pick(res: SinkhornResult, k: int) -> SinkhornResult:
+    """Problem k of a batched result, as an unbatched result."""
+    return SinkhornResult(
+        value=res.value[k],
+        entropic=res.entropic[k],
+        f=res.f[k],
+        g=res.g[k],
+        plan=None if res.plan is None else res.plan[k],
+        epsilon=res.epsilon,
+        n_iter=res.n_iter,
+        n_newton=res.n_newton,
+        marginal_error=res.marginal_error,
+        converged=res.converged,
+    )

@@ -9,17 +9,25 @@ directions theta on the unit sphere S^{d-1}:
     \approx \frac1K \sum_{k=1}^K W_p^p(\langle \theta_k, X\rangle, \langle \theta_k, Y\rangle),
 
 and each 1-D term is the quantile formula
-:math:`W_p^p = \int_0^1 |F^{-1}(q) - G^{-1}(q)|^p\, dq` (sorting; for n = m
-with uniform weights, the mean of |x_(i) - y_(i)|^p over sorted values).
-:func:`sliced_wasserstein` returns :math:`SW_p = (\cdot)^{1/p}` like POT's
-``ot.sliced_wasserstein_distance``, or :math:`SW_p^p` with ``power=True`` (the
-form latent penalties use, SWAE). Cost: O(K (n + m) (d + log(n + m))).
-CPU tensors that need no gradient take a NumPy path (same formula; NumPy's
-BLAS and sort are faster than torch's on some CPUs).
+:math:`W_p^p = \int_0^m |F^{-1}(q) - G^{-1}(q)|^p\, dq` (sorting; for n = m
+with uniform weights, the mean of |x_(i) - y_(i)|^p over sorted values),
+where m is the common total mass of the weights (1 by default): weights are
+not normalized, so the value scales with m, as every vegan solver's and as
+POT's ``ot.wasserstein_1d``.
+
+:func:`sliced_wasserstein` follows the rule of :mod:`vegan.ot`, the value is a
+transport cost: :math:`SW_p^p` (the form latent penalties use, SWAE, and the
+value of ``wasserstein(method="sliced")``); ``power=False`` gives
+:math:`SW_p = (\cdot)^{1/p}`, POT's ``ot.sliced_wasserstein_distance``.
+NumPy inputs give a float, torch inputs a 0-d tensor (differentiable).
+Cost: O(K (n + m) (d + log(n + m))). CPU tensors that need no gradient
+take a NumPy path (same formula; NumPy's BLAS and sort are faster than
+torch's on some CPUs).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,11 +35,14 @@ import torch
 
 from vegan.errors import ConfigError, ShapeError
 from vegan.ot._checks import (
+    as_array,
     as_samples,
+    as_value,
     as_weights,
     check_allocation,
     check_masses,
     check_same_dim,
+    is_tensor,
     positive_int,
 )
 
@@ -71,8 +82,10 @@ def wasserstein_1d_batch(
     r"""W_p^p between 1-D empirical measures, column by column, differentiable.
 
     ``u`` (n, K) and ``v`` (m, K) hold K pairs of 1-D samples; weights (n,),
-    (m,) are shared by all columns and normalized (default uniform). Returns
-    (K,) values of :math:`\int_0^1 |F_u^{-1}(q) - F_v^{-1}(q)|^p dq`.
+    (m,) are shared by all columns (default uniform 1/n, 1/m) and used as
+    given: they must have the same total m (the callers check it). Returns
+    (K,) values of :math:`\int_0^m |F_u^{-1}(q) - F_v^{-1}(q)|^p dq`, which
+    scale with m like POT's ``ot.wasserstein_1d``.
     """
     n, m = u.shape[0], v.shape[0]
     if u_weights is None and v_weights is None and n == m:
@@ -80,8 +93,8 @@ def wasserstein_1d_batch(
         vs = torch.sort(v, dim=0).values
         return (us - vs).abs().pow(p).mean(0)
     K = u.shape[1]
-    uw = u.new_full((n,), 1.0 / n) if u_weights is None else u_weights / u_weights.sum()
-    vw = v.new_full((m,), 1.0 / m) if v_weights is None else v_weights / v_weights.sum()
+    uw = u.new_full((n,), 1.0 / n) if u_weights is None else u_weights
+    vw = v.new_full((m,), 1.0 / m) if v_weights is None else v_weights
     us, ui = torch.sort(u.T, dim=1)  # (K, n)
     vs, vi = torch.sort(v.T, dim=1)
     ucdf = torch.cumsum(uw.detach()[ui], dim=1)
@@ -95,6 +108,29 @@ def wasserstein_1d_batch(
     return (delta * (uq - vq).abs().pow(p)).sum(1)
 
 
+@dataclass
+class SlicedResult:
+    """Result of :func:`sliced_wasserstein` with ``return_result=True``.
+
+    Attributes
+    ----------
+    value : float or Tensor
+        SW_p^p (or SW_p with ``power=False``).
+    projections : numpy.ndarray or Tensor
+        The directions used, as columns (d, K) (POT's ``log["projections"]``).
+    per_direction : numpy.ndarray or Tensor
+        The K one-dimensional W_p^p values whose mean is SW_p^p (POT's
+        ``log["projected_emds"]`` holds their p-th roots).
+    p : float
+        The order.
+    """
+
+    value: Any
+    projections: Any
+    per_direction: Any
+    p: float
+
+
 def sliced_wasserstein(
     x: Any,
     y: Any,
@@ -106,9 +142,10 @@ def sliced_wasserstein(
     a: Any = None,
     b: Any = None,
     projections: Any = None,
-    power: bool = False,
-) -> torch.Tensor:
-    r"""Sliced Wasserstein distance SW_p (or SW_p^p) between two sample sets.
+    power: bool = True,
+    return_result: bool = False,
+) -> Any:
+    r"""Sliced Wasserstein cost SW_p^p (or the distance SW_p) between two sample sets.
 
     Parameters
     ----------
@@ -124,18 +161,24 @@ def sliced_wasserstein(
         Or from this generator; with neither, torch's global generator.
     a, b : array, optional
         Sample weights of equal total (default uniform); n != m is allowed.
+        Not normalized: SW_p^p scales with the total mass.
     projections : array (d, K), optional
         Use these directions (columns, as POT's ``projections``) instead of
         random ones; they are used as given (not re-normalized).
     power : bool
-        Return SW_p^p (the mean of the 1-D W_p^p) instead of SW_p.
+        True (default): return SW_p^p, the mean of the 1-D W_p^p (a
+        transport cost, like every vegan value). False: return SW_p, POT's
+        ``ot.sliced_wasserstein_distance``.
+    return_result : bool
+        Return a :class:`SlicedResult` (value, directions, per-direction values).
 
     Returns
     -------
-    Tensor
-        0-d tensor; equals POT's ``ot.sliced_wasserstein_distance`` with the
-        same directions (up to ^p when ``power=True``).
+    float, Tensor or SlicedResult
+        A float for NumPy inputs, a 0-d tensor for torch inputs. With the same
+        directions, SW_p equals POT's ``ot.sliced_wasserstein_distance``.
     """
+    torch_out = is_tensor(x, y)
     xs = as_samples(x, "x")
     ys = as_samples(y, "y").to(xs.device)
     check_same_dim(xs, ys)
@@ -146,11 +189,17 @@ def sliced_wasserstein(
     try:
         p = float(p)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"p must be a number >= 1, got {p!r}") from exc
+        raise ConfigError(f"p must be a number >= 1, got {_short(p)}") from exc
     if not p >= 1:
         raise ConfigError(f"p must be >= 1 for a sliced Wasserstein distance, got {p}")
     d = xs.shape[1]
     if projections is None:
+        if isinstance(n_projections, (np.ndarray, torch.Tensor, list, tuple)):
+            raise ConfigError(
+                f"n_projections must be a positive integer, got {_short(n_projections)}; "
+                "weights go by keyword (a=..., b=...): POT's positional order "
+                "(X_s, X_t, a, b) is not vegan's"
+            )
         K = positive_int(n_projections, "n_projections")
         # theta (d, K), both projections (n + m, K) and their sorted copies
         need = (d + 2 * (xs.shape[0] + ys.shape[0])) * K * xs.element_size()
@@ -181,11 +230,31 @@ def sliced_wasserstein(
         # No gradient needed on CPU: NumPy's BLAS and sort (faster than torch's here).
         xn, yn, tn = xs.detach().numpy(), ys.detach().numpy(), theta.detach().numpy()
         diff = np.sort(xn @ tn, axis=0) - np.sort(yn @ tn, axis=0)
-        w = torch.as_tensor(np.mean(np.abs(diff) ** p), dtype=xs.dtype)
+        per = torch.as_tensor(np.mean(np.abs(diff) ** p, axis=0), dtype=xs.dtype)
     else:
-        w = wasserstein_1d_batch(xs @ theta, ys @ theta, p, wa, wb).mean()
-    if power:
-        return w
-    # p-th root with a finite (zero) gradient at 0
-    pos = w > 0
-    return torch.where(pos, torch.where(pos, w, torch.ones_like(w)).pow(1.0 / p), 0.0 * w)
+        per = wasserstein_1d_batch(xs @ theta, ys @ theta, p, wa, wb)
+    w = per.mean()
+    if not power:
+        # p-th root with a finite (zero) gradient at 0
+        pos = w > 0
+        w = torch.where(pos, torch.where(pos, w, torch.ones_like(w)).pow(1.0 / p), 0.0 * w)
+    value = as_value(w, torch_out, w.dtype, w.device)
+    if not return_result:
+        return value
+    return SlicedResult(
+        value=value,
+        projections=as_array(theta.detach(), torch_out, theta.dtype, theta.device),
+        per_direction=as_array(
+            per if torch_out else per.detach(), torch_out, per.dtype, per.device
+        ),
+        p=p,
+    )
+
+
+def _short(v: Any) -> str:
+    """A short description of a bad option value (no array dump in a one-line message)."""
+    if isinstance(v, (np.ndarray, torch.Tensor)):
+        return f"an array of shape {tuple(v.shape)}"
+    if isinstance(v, (list, tuple)):
+        return f"a {type(v).__name__} of length {len(v)}"
+    return repr(v)
