@@ -216,7 +216,7 @@ def wasserstein(
         value, plan, f, g = r.value, r.plan, r.f, r.g
         info.update(
             epsilon=r.epsilon,
-            entropic=float(r.entropic),
+            entropic=float(r.entropic.detach() if is_tensor(r.entropic) else r.entropic),
             n_iter=r.n_iter,
             n_newton=r.n_newton,
             marginal_error=r.marginal_error,

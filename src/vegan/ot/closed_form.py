@@ -207,9 +207,9 @@ def gaussian_w2(
     Returns
     -------
     float or Tensor
-        A float for NumPy inputs; a 0-d float64 tensor for torch inputs
-        (computed in NumPy: not differentiable, so inputs that require grad
-        are refused).
+        A float for NumPy inputs; a 0-d tensor for torch inputs, in their
+        floating dtype (computed in NumPy, float64: not differentiable, so
+        inputs that require grad are refused).
     """
     m1, S1 = _alias(m1, ms, "m1", "ms"), _alias(S1, Cs, "S1", "Cs")
     m2, S2 = _alias(m2, mt, "m2", "mt"), _alias(S2, Ct, "S2", "Ct")
@@ -254,7 +254,11 @@ def gaussian_w2(
     ev = np.linalg.eigvalsh(0.5 * (cross + cross.T))
     bures = np.trace(S1) + np.trace(S2) - 2.0 * np.sqrt(np.clip(ev, 0.0, None)).sum()
     value = float(np.sum((m1 - m2) ** 2) + max(bures, 0.0))
-    device = (
-        next(v.device for v in args.values() if isinstance(v, torch.Tensor)) if torch_out else "cpu"
-    )
-    return as_value(value, torch_out, torch.float64, device)
+    if not torch_out:
+        return value
+    tensors = [v for v in args.values() if isinstance(v, torch.Tensor)]
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    dtype = dtype if dtype.is_floating_point else torch.get_default_dtype()
+    return as_value(value, True, dtype, tensors[0].device)

@@ -473,7 +473,7 @@ def _newton_step(
 # --------------------------------------------------------------------------- helpers
 
 
-def median(C: torch.Tensor) -> float:
+def _median(C: torch.Tensor) -> float:
     """The median of all entries of ``C``, NumPy's definition (mean of the two middle values).
 
     ``torch.median`` returns the lower of the two middle values for an even
@@ -500,7 +500,7 @@ def _resolve_epsilon(epsilon: Any, epsilon_rel: Any, C: torch.Tensor) -> float:
     if epsilon_rel is None:
         epsilon_rel = DEFAULT_EPSILON_REL
     rel = positive_float(epsilon_rel, "epsilon_rel")
-    med = median(C)
+    med = _median(C)
     if not med > 0:
         raise ConfigError(
             "epsilon_rel needs a positive median cost, but the median pairwise cost is 0 "
