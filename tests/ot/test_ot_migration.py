@@ -40,9 +40,7 @@ def _section() -> tuple[str, list[tuple[str, str]]]:
     start = text.index(SECTION)
     first_line = text[:start].count("\n") + 1
     setup = next(
-        b.code
-        for b in _codeblocks().extract(PAGE)
-        if b.lang == "python" and b.line > first_line
+        b.code for b in _codeblocks().extract(PAGE) if b.lang == "python" and b.line > first_line
     )
     body = text[start:].split("\n## ", 1)[0]
     rows = []
