@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -19,30 +15,6 @@ pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch.distributed is not available"
 )
 BASE = ["--data", "toy:8gaussians", "--seed", "1", "--no-progress", "--set", "samples_every=0"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env() -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "VEGAN_DIST_TIMEOUT": "60"}
-
-
-def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        f"--nproc_per_node={nproc}",
-        "--standalone",  # torchrun picks a free port itself (no race between tests)
-        "-m",
-        "vegan",
-        *map(str, args),
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=240)
 
 
 def _weights(run):
@@ -59,7 +31,11 @@ def _max_diff(a, b) -> float:
     ("recipe", "steps", "tol"),
     [
         # wae-mmd: the MMD penalty is computed on codes gathered from both ranks.
-        ("wae-mmd", 40, 1e-4),
+        # Float-order differences grow with Adam steps at a rate that depends on
+        # the CPU's kernels (an Intel Xeon: 1.4e-7 after 1 step, 4.6e-7 after 10,
+        # 3.9e-6 after 20, 2.4e-4 after 40), so the comparison stops at 10 steps;
+        # a wrong penalty or gradient average differs by > 1e-3 after one step.
+        ("wae-mmd", 10, 1e-5),
         # wgan-gp: Adam with beta1 = 0 turns float noise in near-zero gradients into
         # lr-sized steps after a few iterations, so the comparison is kept short
         # (3 generator and 15 critic steps; measured difference 6e-8).
@@ -67,11 +43,11 @@ def _max_diff(a, b) -> float:
     ],
 )
 def test_two_processes_match_one_process_with_the_global_batch(
-    run_cli, tmp_path, recipe, steps, tol
+    run_cli, torchrun, tmp_path, recipe, steps, tol
 ):
     batch = ["--set", "batch_size=64"]
     two = torchrun("train", recipe, *BASE, *batch, "--out", tmp_path / "two", "--steps", steps)
-    assert two.returncode == 0, two.stderr[-2000:]
+    assert two.returncode == 0, two.report()
     code, _, err = run_cli(
         "train", recipe, *BASE, *batch, "--out", tmp_path / "one", "--steps", steps
     )
@@ -81,12 +57,12 @@ def test_two_processes_match_one_process_with_the_global_batch(
     assert _max_diff(a, b) < tol
 
 
-def test_checkpoint_written_once_and_resumable_by_two_or_one_process(run_cli, tmp_path):
+def test_checkpoint_written_once_and_resumable_by_two_or_one_process(run_cli, torchrun, tmp_path):
     run = tmp_path / "run"
     first = torchrun(
         "train", "wae-mmd", *BASE, "--out", run, "--steps", "10", "--set", "checkpoint_every=5"
     )
-    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.returncode == 0, first.report()
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert names == [
         "step-00000005.json",
@@ -99,7 +75,7 @@ def test_checkpoint_written_once_and_resumable_by_two_or_one_process(run_cli, tm
 
     shutil.copytree(run, tmp_path / "copy")
     again = torchrun("train", "wae-mmd", *BASE, "--out", run, "--steps", "20", "--resume")
-    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.returncode == 0, again.report()
     code, _, err = run_cli(
         "train", "wae-mmd", *BASE, "--out", tmp_path / "copy", "--steps", "20", "--resume"
     )
@@ -108,58 +84,34 @@ def test_checkpoint_written_once_and_resumable_by_two_or_one_process(run_cli, tm
     assert _max_diff(_weights(run), _weights(tmp_path / "copy")) < 1e-4
 
 
-def test_a_dead_rank_stops_the_run_with_a_clear_error(tmp_path):
+def test_a_dead_rank_stops_the_run_with_a_clear_error(start_ranks, tmp_path):
     # Two processes started by hand (no torchrun to clean up): kill rank 1 and
     # rank 0 must stop with an error naming the failed collective, not hang.
-    port = str(_port())
-    procs = []
-    for rank in (0, 1):
-        env = {
-            **_env(),
-            "WORLD_SIZE": "2",
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": port,
-            "VEGAN_DIST_TIMEOUT": "30",
-        }
-        cmd = [
-            sys.executable,
-            "-m",
-            "vegan",
-            "train",
-            "wae-mmd",
-            *BASE,
-            "--out",
-            str(tmp_path / "run"),
-            "--steps",
-            "100000",
-        ]
-        procs.append(
-            subprocess.Popen(
-                cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-        )
+    run = tmp_path / "run"
+    ranks = start_ranks(
+        "-m", "vegan", "train", "wae-mmd", *BASE, "--out", run, "--steps", "100000",
+        VEGAN_DIST_TIMEOUT="30",
+    )  # fmt: skip
     deadline = time.time() + 120
-    while not (tmp_path / "run" / "metrics.jsonl").exists() and time.time() < deadline:
+    while not (run / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.5)
-    assert (tmp_path / "run" / "metrics.jsonl").exists(), "training never started"
-    procs[1].send_signal(signal.SIGKILL)
+    assert (run / "metrics.jsonl").exists(), "training never started\n" + ranks.report()
+    ranks.procs[1].send_signal(signal.SIGKILL)
     try:
-        _, err = procs[0].communicate(timeout=120)
+        code = ranks.procs[0].wait(timeout=120)
     finally:
-        for p in procs:
-            p.kill()
-    assert procs[0].returncode == 2, err[-3000:]
+        ranks.kill()
+    err = ranks.stderr(0)
+    assert code == 2, ranks.report()
     assert "collective failed" in err and "resume" in err
     assert "Traceback" not in err
 
 
-def test_sampling_is_sharded_and_equals_one_process(run_cli, tmp_path):
+def test_sampling_is_sharded_and_equals_one_process(run_cli, torchrun, tmp_path):
     run = tmp_path / "run"
     assert run_cli("train", "ae", *BASE, "--out", run, "--steps", "5")[0] == 0
     two = torchrun("sample", run, "--count", "1001", "--noise", "no", "--out", tmp_path / "b.npy")
-    assert two.returncode == 0, two.stderr[-2000:]
+    assert two.returncode == 0, two.report()
     assert (
         run_cli("sample", run, "--n", "1001", "--noise", "no", "--out", tmp_path / "a.npy")[0] == 0
     )

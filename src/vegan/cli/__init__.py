@@ -79,19 +79,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if not argv or argv == ["--debug"] else 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except VeganError as exc:
         if args.debug:
             raise
         msg = " ".join(str(exc).split())
         print(f"vegan: error: {msg}", file=sys.stderr)
-        dist = sys.modules.get("vegan.train.distributed")  # not imported: no process group
-        if dist is not None:
-            dist.exit_if_broken(2)  # a dead peer: gloo could abort the interpreter's shutdown
-        return 2
+        code = 2
     except KeyboardInterrupt:
         print("vegan: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    dist = sys.modules.get("vegan.train.distributed")  # not imported: no process group
+    if dist is not None:
+        # A dead peer, or a group whose worker threads outlived it: gloo could
+        # abort the interpreter's shutdown (SIGABRT) after the status is decided.
+        dist.exit_if_broken(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,15 +28,22 @@ process group (``gloo`` on CPU, ``nccl`` on CUDA) and trains as one run:
 * **Failures.** The process group has a timeout (``VEGAN_DIST_TIMEOUT``
   seconds, default 300): a rank that dies makes the others stop with an
   error instead of hanging (torchrun also stops the survivors).
+* **Teardown.** The process group is left (:func:`shutdown`) before the
+  interpreter finalizes, also when a user's script never calls it (an
+  ``atexit`` hook), so that gloo's worker threads are joined while Python
+  can still run them; see :func:`_bind_torch_defaults` for the upstream
+  behaviour that made a rank abort (SIGABRT) at exit under load.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import torch
 
@@ -247,6 +254,7 @@ def init_from_env(device_type: str = "cpu") -> DistContext:
     if device_type == "cuda":
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
+        _bind_torch_defaults()
         try:
             dist.init_process_group(backend=backend, timeout=timedelta(seconds=timeout))
         except (RuntimeError, ValueError) as exc:
@@ -255,7 +263,58 @@ def init_from_env(device_type: str = "cpu") -> DistContext:
                 "torchrun, which sets MASTER_ADDR/MASTER_PORT"
             ) from exc
     _CURRENT = DistContext(world=world, rank=rank, local_rank=local_rank)
+    global _ATEXIT, _JOINED
+    _JOINED = True
+    if not _ATEXIT:
+        atexit.register(shutdown)  # before finalization: see _bind_torch_defaults
+        _ATEXIT = True
     return _CURRENT
+
+
+_ATEXIT = False
+#: Set once this process joined a process group.
+_JOINED = False
+
+
+def _bind_torch_defaults() -> None:
+    """Import the torch modules that capture the default process group, before it exists.
+
+    Upstream behaviour (torch 2.x): ``torch.distributed.nn.functional`` binds
+    ``group=group.WORLD`` as default arguments of ten functions when it is
+    first imported. It is imported lazily by ``torch._dynamo``, which
+    ``torch.optim`` imports when the first optimizer is made. Imported after
+    ``init_process_group``, those defaults hold the default process group
+    forever: ``destroy_process_group`` then cannot free it, its gloo worker
+    threads (``pt_gloo_runloop``) outlive the run, and a worker that drops
+    the last reference to a finished collective during interpreter
+    finalization must take the GIL to release a tensor's Python object,
+    which at that moment ends the thread (``PyThread_exit_thread``) through
+    a ``noexcept`` C++ frame: ``terminate called without an active
+    exception``, SIGABRT. On a loaded machine this hit about one run in ten.
+    Imported here, before the group exists, the defaults bind ``None``
+    ("the default group"), the group is freed by ``destroy_process_group``
+    and its threads are joined. ``tests/train/test_distributed_teardown.py``
+    keeps the minimal reproduction.
+    """
+    import torch.distributed.nn.functional  # noqa: F401
+    import torch.optim  # noqa: F401  (imports torch._dynamo when it first builds)
+
+
+def lingering_workers() -> int:
+    """Threads of a process-group backend still alive in this process (Linux; else 0).
+
+    After :func:`shutdown` this is 0 when the group was freed; a positive count
+    means something still holds it (see :func:`_bind_torch_defaults`).
+    """
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return 0
+    count = 0
+    for comm in tasks.glob("*/comm"):
+        with contextlib.suppress(OSError):
+            name = comm.read_text().strip()
+            count += name.startswith(("pt_gloo", "gloo_"))
+    return count
 
 
 def shutdown(sync: bool = False) -> None:
@@ -283,10 +342,12 @@ def exit_if_broken(code: int) -> None:
     A gloo process group whose peer died can abort the interpreter while it
     shuts down ("terminate called without an active exception", SIGABRT),
     which would replace the clear error and exit status 2 that were already
-    decided. Files are written atomically, so nothing is lost by skipping the
-    interpreter's clean-up. Does nothing in a healthy or single process.
+    decided. The same holds when the group's worker threads outlived
+    :func:`shutdown` (:func:`lingering_workers`). Files are written
+    atomically, so nothing is lost by skipping the interpreter's clean-up.
+    Does nothing in a healthy or single process.
     """
-    if _BROKEN:
+    if _BROKEN or (_JOINED and lingering_workers()):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

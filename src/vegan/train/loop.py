@@ -99,6 +99,10 @@ class Trainer:
         self.x_show = (x_show if x_show is not None else x[:32])[:32].to(device, torch.float32)
         self.reference = reference
         self.grid_gen_seed = cfg.seed + 7919  # fixed codes: grids show the same z every epoch
+        # A signal is *seen* by the handler at any moment; the run *stops* on it
+        # (``_stop_signal``) only at the point of a step where every rank agrees,
+        # so that no rank enters a collective the others skip.
+        self._signal_seen: int | None = None
         self._stop_signal: int | None = None
         self.elapsed_before = 0.0
 
@@ -282,6 +286,10 @@ class Trainer:
                 self._pictures(final=True)
         finally:
             bar.close()
+            if self._stop_signal is not None and self.dist.active:
+                # Copies of the signal are still on their way (the terminal's and
+                # torchrun's): ignore them while this process winds down.
+                handlers = [(sig, signal.SIG_IGN) for sig, _ in handlers]
             self._restore_signals(handlers)
         return TrainResult(
             self.run_dir,
@@ -301,12 +309,13 @@ class Trainer:
         """
         budget = self.cfg.time_budget
         over = bool(budget) and self.elapsed_before + self._elapsed() >= budget
+        seen = self._signal_seen  # read once: the handler may set it at any moment
         if not self.dist.active:
+            self._stop_signal = seen
             return over
-        flags = torch.tensor([float(over), float(self._stop_signal is not None)])
-        flags = self.dist.mean(flags)
-        if flags[1] > 0 and self._stop_signal is None:
-            self._stop_signal = signal.SIGINT
+        flags = self.dist.mean(torch.tensor([float(over), float(seen is not None)]))
+        if flags[1] > 0:
+            self._stop_signal = seen or signal.SIGINT
         return bool(flags[0] > 0)
 
     def _on_non_finite(self, bad: _NonFinite) -> None:
@@ -440,9 +449,13 @@ class Trainer:
             return []
 
         def handler(signum, frame):
-            if self._stop_signal is not None:  # second Ctrl-C: stop now
+            # A second Ctrl-C stops a single process at once. In a distributed
+            # run a repeated signal is expected (a terminal's Ctrl-C reaches every
+            # rank and torchrun forwards it again): the ranks are already agreeing
+            # to stop at the end of this step, so it is ignored.
+            if self._signal_seen is not None and not self.dist.active:
                 raise KeyboardInterrupt
-            self._stop_signal = signum
+            self._signal_seen = signum
 
         saved = []
         for sig in (signal.SIGINT, signal.SIGTERM):
