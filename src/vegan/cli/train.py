@@ -65,6 +65,13 @@ def register(sub, formatter) -> None:
     p.add_argument(
         "--overwrite", action="store_true", help="delete the run in --out and start over"
     )
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="CPU threads (default: OMP_NUM_THREADS if set, else 1 for small networks and "
+        "the available cores, split among torchrun's local ranks, for large ones)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_device(p)
     p.set_defaults(func=run)
@@ -88,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps,
             seed=args.seed,
             config=args.config,
-            sets=parse_sets(args.sets),
+            sets={
+                **parse_sets(args.sets),
+                **({"threads": args.threads} if args.threads is not None else {}),
+            },
             device=args.device,
             resume=args.resume,
             overwrite=args.overwrite,

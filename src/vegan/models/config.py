@@ -86,6 +86,12 @@ class Config:
         "CPU: keep convolution weights channels-last (NHWC), the order oneDNN computes in "
         "(7-12% faster steps on the default MNIST nets); values equal up to float rounding",
     )
+    threads: int = opt(
+        0,
+        "CPU threads of this run; 0 chooses: OMP_NUM_THREADS when you set it, else 1 for "
+        "small networks and the available cores (split among torchrun's local ranks) for "
+        "large ones",
+    )
 
 
 def fields(cfg_cls: type) -> dict[str, dataclasses.Field]:
@@ -201,6 +207,7 @@ def build_config(cfg_cls: type, *sources: dict[str, Any]) -> Any:
 
 _POSITIVE = ("batch_size", "log_every", "keep_checkpoints", "width", "hidden")
 _NON_NEGATIVE = (
+    "threads",
     "time_budget",
     "latent_dim",
     "epochs",

@@ -22,9 +22,11 @@ from vegan.train import checkpoint as ckpt
 from vegan.train import rundir
 from vegan.train.distributed import init_from_env
 from vegan.train.loop import Trainer, TrainResult
+from vegan.train.threads import choose_threads, count_macs, using_threads
 
 #: Options that may differ when a run is resumed (they do not change the math).
 RESUMABLE = {
+    "threads",
     "epochs",
     "steps",
     "time_budget",
@@ -181,7 +183,9 @@ def fit(
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
-    _probe(model, train.x[:2])  # fail on a shape the networks cannot take, before any write
+    # Fail on a shape the networks cannot take, before any write; count the work of a step.
+    macs = count_macs(model, lambda: _probe(model, train.x[:2])) * cfg.batch_size
+    threads = choose_threads(cfg.threads, macs)
     _check_batch_memory(model, min(cfg.batch_size, len(train.x)), device_)
     if fresh:
         rundir.check_new(out, overwrite=overwrite)
@@ -196,7 +200,11 @@ def fit(
                     spec,
                     tuple(train.sample_shape),
                     to_dict(cfg),
-                    {"n_train": len(train.x), "world_size": ctx.world},
+                    {
+                        "n_train": len(train.x),
+                        "world_size": ctx.world,
+                        "threads": threads.as_dict(),
+                    },
                 )
             except OutputError:  # e.g. a full disk: leave no empty folder behind
                 if created is not None:
@@ -216,7 +224,8 @@ def fit(
         progress=progress,
         reference=reference,
     )
-    result: TrainResult = trainer.fit(resume=resume)
+    with using_threads(threads.threads):
+        result: TrainResult = trainer.fit(resume=resume)
     return model, result
 
 
