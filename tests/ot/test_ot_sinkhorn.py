@@ -168,12 +168,24 @@ def test_epsilon_rel_is_a_fraction_of_numpys_median_cost():
     assert w.info["epsilon"] == r.epsilon and w.value == pytest.approx(r.value, rel=1e-12)
 
 
+@pytest.mark.parametrize("block", [7, 2**20])
+def test_epsilon_rel_median_with_ties_and_blocks(monkeypatch, block):
+    import sys
+
+    monkeypatch.setattr(sys.modules["vegan.ot.sinkhorn"], "MEDIAN_BLOCK", block)
+    rng = np.random.default_rng(11)
+    for n, m in ((6, 4), (5, 5), (7, 9)):
+        C = np.round(rng.random((n, m)) * 4) / 4 + 0.25  # many ties
+        r = sinkhorn_from_cost(C, epsilon_rel=1.0, return_result=True)
+        assert r.epsilon == np.median(C), (n, m)
+
+
 def test_budget_semantics():
     x, y, _, _ = _problem(7, n=200, m=200)
     # an explicit max_iter is a budget: no error, flagged result
     r = sinkhorn(x, y, 0.001, max_iter=5, return_result=True)
     assert not r.converged and r.n_iter <= 6
-    with pytest.raises(ConvergenceError, match="raise max_iter"):
+    with pytest.raises(ConvergenceError, match="budget of max_iter=5 .*raise max_iter"):
         sinkhorn(x, y, 0.001, max_iter=5, check_convergence=True)
 
 

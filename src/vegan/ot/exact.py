@@ -21,7 +21,9 @@ of the same kind. With torch inputs that require grad, the value carries the
 envelope gradient (Danskin): d W / d C = P, the optimal plan, so gradients
 reach x and y through C = c(x, y), and d W / d a = f, d W / d b = g (POT's
 centered potentials); this is what POT's ``emd2`` gives with its torch
-backend. :func:`exact_ot_batch` solves many pairs in one call.
+backend (it needs the plan and a differentiable cost matrix: about 24
+bytes per pair more than the estimate below). :func:`exact_ot_batch` solves
+many pairs in one call.
 
 Limits
 ------

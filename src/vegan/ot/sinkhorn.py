@@ -166,6 +166,8 @@ STALL_ITER = 1000
 DUAL_NOISE = 100.0
 #: Largest change of a log-scaling (units of epsilon) tried by a Newton step.
 NEWTON_MAX_STEP = 10.0
+#: Entries per block when the median of a cost matrix looks for its upper middle value.
+MEDIAN_BLOCK = 2**20
 #: Kernel entries (B n m) up to which CPU problems run on one intra-op thread.
 SMALL_PROBLEM = 2**18
 #: Conjugate-gradient iterations allowed per Newton step.
@@ -477,15 +479,25 @@ def _median(C: torch.Tensor) -> float:
     """The median of all entries of ``C``, NumPy's definition (mean of the two middle values).
 
     ``torch.median`` returns the lower of the two middle values for an even
-    count; this is ``numpy.median``'s value, from two selections (O(n m)).
+    count; the upper one is then the smallest entry above it (unless ties
+    reach past the middle), found block by block, so no temporary of the
+    size of C is made beyond ``torch.median``'s own copy.
     """
     flat = C.detach().reshape(-1)
     k = flat.numel()
+    lower = flat.median()
     if k % 2:
-        return float(flat.kthvalue(k // 2 + 1).values)
-    lo = flat.kthvalue(k // 2).values
-    hi = flat.kthvalue(k // 2 + 1).values
-    return float(0.5 * (lo + hi))
+        return float(lower)
+    at_most, upper = 0, math.inf
+    for s in range(0, k, MEDIAN_BLOCK):
+        part = flat[s : s + MEDIAN_BLOCK]
+        at_most += int((part <= lower).sum())
+        above = part[part > lower]
+        if above.numel():
+            upper = min(upper, float(above.min()))
+    if at_most > k // 2:  # ties: the upper middle value equals the lower one
+        upper = float(lower)
+    return 0.5 * (float(lower) + upper)
 
 
 def _resolve_epsilon(epsilon: Any, epsilon_rel: Any, C: torch.Tensor) -> float:
@@ -936,7 +948,7 @@ def sinkhorn_divergence(
     value = t_xy - 0.5 * (t_xx + t_yy)
     torch_out = is_tensor(x, y)
     if not return_result:
-        return as_value(value, torch_out, value.dtype, value.device) if torch_out else float(value)
+        return value if torch_out else float(value)
     f, g = parts[0].f - parts[1].f, parts[0].g - parts[2].g
     xy, xx, yy = (_to_kind(r, torch_out) for r in parts)
     return DivergenceResult(

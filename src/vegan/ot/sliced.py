@@ -229,11 +229,12 @@ def sliced_wasserstein(
     if fast:
         # No gradient needed on CPU: NumPy's BLAS and sort (faster than torch's here).
         xn, yn, tn = xs.detach().numpy(), ys.detach().numpy(), theta.detach().numpy()
-        diff = np.sort(xn @ tn, axis=0) - np.sort(yn @ tn, axis=0)
-        per = torch.as_tensor(np.mean(np.abs(diff) ** p, axis=0), dtype=xs.dtype)
+        dev = np.abs(np.sort(xn @ tn, axis=0) - np.sort(yn @ tn, axis=0)) ** p
+        w = torch.as_tensor(np.mean(dev), dtype=xs.dtype)  # one mean: the same rounding as ever
+        per = torch.as_tensor(np.mean(dev, axis=0), dtype=xs.dtype) if return_result else None
     else:
         per = wasserstein_1d_batch(xs @ theta, ys @ theta, p, wa, wb)
-    w = per.mean()
+        w = per.mean()
     if not power:
         # p-th root with a finite (zero) gradient at 0
         pos = w > 0
