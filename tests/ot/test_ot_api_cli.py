@@ -180,3 +180,11 @@ def test_cli_bad_input_is_one_line_exit_2(run_cli, files, args, match):
     assert code == 2 and out == ""
     assert err.startswith("vegan: error: ") and err.count("\n") == 1 and match in err
     assert sorted(p.name for p in files.iterdir()) == before
+
+
+def test_cli_accepts_pots_cost_names(run_cli, files, samples):
+    x, y = samples
+    code, out, _ = run_cli("distance", files / "a.npy", files / "b.npy", "--cost", "euclidean")
+    assert code == 0 and out.startswith("W_c (l2, exact) = ")
+    code, _, err = run_cli("distance", files / "a.npy", files / "b.npy", "--cost", "sqeuclidian")
+    assert code == 2 and "did you mean 'sqeuclidean', that is 'l2sq'" in err
