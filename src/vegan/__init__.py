@@ -21,6 +21,7 @@ _LAZY = {
     "load": "vegan.train.api",
     "build": "vegan.models.registry",
     "recipes": "vegan.models.registry",
+    "presets": "vegan.models.presets",
     "wasserstein": "vegan.ot",
     "load_dataset": "vegan.data",
 }
@@ -32,7 +33,8 @@ def __getattr__(name: str):
         import importlib
 
         module = importlib.import_module(_LAZY[name])
-        return getattr(module, "list_recipes" if name == "recipes" else name)
+        attr = {"recipes": "list_recipes", "presets": "list_presets"}.get(name, name)
+        return getattr(module, attr)
     raise AttributeError(f"module 'vegan' has no attribute '{name}'")
 
 

@@ -10,6 +10,12 @@ HELP = """\
 Train RECIPE on DATA, writing a run folder: run.json, metrics.jsonl, sample
 grids and reconstructions (PNG), and safetensors+JSON checkpoints.
 
+Options are resolved in this order, each overriding the ones before: the
+recipe's defaults, the preset of the data's family (toy, vectors, mnist,
+rgb32, celeba64), --preset NAME, --config FILE, --set KEY=VALUE. run.json
+records the resolved values and where each came from; 'vegan recipes
+--show RECIPE --data DATA' prints them before a run.
+
 --epochs/--steps are the run's totals: with --resume the run continues from
 its last checkpoint up to that total (on CPU, with the same seed and options,
 the result is bit-identical to an uninterrupted run).
@@ -49,6 +55,13 @@ def register(sub, formatter) -> None:
         metavar="FILE.toml",
         default=None,
         help="TOML file of options (key = value lines)",
+    )
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        default=None,
+        help="apply preset NAME over the data family's (the default); 'none' keeps the "
+        "bare recipe defaults; 'vegan recipes --presets' lists them",
     )
     p.add_argument(
         "--set",
@@ -95,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps,
             seed=args.seed,
             config=args.config,
+            preset=args.preset,
             sets={
                 **parse_sets(args.sets),
                 **({"threads": args.threads} if args.threads is not None else {}),

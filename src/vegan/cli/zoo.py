@@ -12,7 +12,8 @@ The cookbook in one command. Trains every registered recipe (or those of
 --recipes) on the same data with the same time budget and seed, each into
 OUT/RECIPE (time_budget = 60 * MINUTES seconds and a very large number of
 epochs, so the budget is what stops it; every other option is the recipe's
-default unless given with --set), evaluates each as 'vegan eval' does, and
+setting for the data (its defaults and the data family's preset) unless given
+with --set), evaluates each as 'vegan eval' does, and
 writes OUT/report.html (or .md), OUT/zoo.json and OUT/zoo.md (the table).
 
 Example: vegan zoo --data mnist --budget 2 --out runs/zoo
@@ -71,6 +72,13 @@ def register(sub, formatter) -> None:
         default=hide,
         help="option for every recipe (repeatable), e.g. --set batch_size=64",
     )
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        default=None,
+        help="preset for every recipe over the data family's (the default); 'none' for the "
+        "bare recipe defaults",
+    )
     p.add_argument("--format", choices=("html", "md"), default="html", help="report format")
     p.add_argument("--no-features", action="store_true", help="skip feature-space metrics")
     p.add_argument(
@@ -107,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         device=args.device,
+        preset=args.preset,
         eval_every=args.eval_every,
         report_format=args.format,
         features=not args.no_features,

@@ -16,6 +16,7 @@ from torch import nn
 
 from vegan.errors import ConfigError, DataError, OutputError, ResourceError, VeganError, closest
 from vegan.models.config import load_toml, to_dict
+from vegan.models.presets import resolve
 from vegan.models.registry import build, get_recipe, make_config
 from vegan.nets.layout import use_channels_last
 from vegan.train import checkpoint as ckpt
@@ -98,6 +99,7 @@ def fit(
     seed: int | None = None,
     config: str | Path | dict | None = None,
     sets: dict[str, Any] | None = None,
+    preset: str | None = None,
     device: str | torch.device = "auto",
     resume: bool = False,
     overwrite: bool = False,
@@ -119,6 +121,11 @@ def fit(
         Total training length (``steps`` wins); totals, not increments, on resume.
     config : path or dict, optional
         A TOML file (or dict) of options; ``sets`` and ``options`` override it.
+    preset : str, optional
+        None applies the preset of the data's family (``vegan.presets()``);
+        a name applies that preset over it; ``"none"`` keeps the bare recipe
+        defaults. Order: recipe defaults < family preset < named preset <
+        ``config`` < ``sets`` < ``options``.
     resume : bool
         Continue the run in ``out`` from its last checkpoint up to the total.
     nets : dict, optional
@@ -154,6 +161,7 @@ def fit(
                 "resume with the same --data"
             )
         stored = info["config"]
+        _check_preset_unchanged(out, info, preset)
         changed = {
             k: v
             for k, v in make_config(r.name, tuple(info["sample_shape"]), user).__dict__.items()
@@ -178,7 +186,16 @@ def fit(
             print(f"vegan: no run in '{out}' yet; starting a new one", flush=True)
         seed_ = user.get("seed", 0)
         train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
-        cfg = make_config(r.name, tuple(train.sample_shape), user)
+        resolved = resolve(
+            r.name,
+            tuple(train.sample_shape),
+            preset,
+            (f"config file {config}" if isinstance(config, (str, Path)) else "config", file_opts),
+            ("--set", dict(sets or {})),
+            ("keyword argument", dict(options)),
+            ("length/seed argument", run_flags),
+        )
+        cfg = resolved.config
     _validate_tensor(train.x)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
@@ -204,6 +221,7 @@ def fit(
                         "n_train": len(train.x),
                         "world_size": ctx.world,
                         "threads": threads.as_dict(),
+                        "preset": resolved.record(),
                     },
                 )
             except OutputError:  # e.g. a full disk: leave no empty folder behind
@@ -233,6 +251,19 @@ def fit(
 TRAIN_COPIES = 4
 #: Copies that loading holds: the weights and the checkpoint's tensors.
 LOAD_COPIES = 2
+
+
+def _check_preset_unchanged(out: Path, info: dict, preset: str | None) -> None:
+    """A resumed run keeps its resolved options: ``preset`` may only repeat what it had."""
+    if preset in (None, "auto"):
+        return
+    applied = (info.get("preset") or {}).get("applied", [])
+    if (preset == "none" and applied) or (preset != "none" and preset not in applied):
+        had = ", ".join(applied) or "none"
+        raise ConfigError(
+            f"preset cannot change on resume (run '{out}' was trained with preset {had}, "
+            f"asked {preset}); start a new run instead"
+        )
 
 
 def _first_missing(path: Path) -> Path | None:
