@@ -101,7 +101,9 @@ def test_adaptive_contrast_of_a_gaussian_encoder_is_the_closed_form_kl():
     encoder, prior = model.encoder, model.prior
     x = torch.randn(20000, 1)
     z, mean, std = avb_codes(encoder, x, 16)
-    assert torch.allclose(mean, A * x + B) and torch.allclose(std, torch.full_like(std, S))
+    # float32 rounding of the linear layer: 2.4e-7 at most on an Intel Xeon (atol, not 1e-8)
+    assert torch.allclose(mean, A * x + B, atol=1e-6)
+    assert torch.allclose(std, torch.full_like(std, S), atol=1e-6)
 
     def zero(x, z):
         return torch.zeros(len(z))

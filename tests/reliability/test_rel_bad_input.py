@@ -184,8 +184,8 @@ def _disk_full(mp: pytest.MonkeyPatch, w: Path) -> None:
 
 def _little_memory(nbytes: int):
     def patch(mp: pytest.MonkeyPatch, w: Path) -> None:
-        import vegan.ot._checks as checks
         import vegan.ot.exact as exact
+        import vegan.resources as checks
 
         mp.setattr(checks, "available_memory", lambda: nbytes)
         mp.setattr(exact, "available_memory", lambda: nbytes)

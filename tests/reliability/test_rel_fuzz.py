@@ -35,6 +35,7 @@ from vegan.io import load_array
 from vegan.models.config import build_config, load_toml, parse_sets
 from vegan.models.registry import get_recipe
 from vegan.train import checkpoint as ckpt
+from vegan.train.options import RunOptions
 
 #: Examples per target in the default run, and with ``-m slow``.
 EXAMPLES, SLOW_EXAMPLES = 60, 1500
@@ -302,7 +303,8 @@ def _fuzz_restore(tmp, data):
     info = json.loads(STATE["run_json"])
     x = load_dataset(info["data"], "train").x
     cfg = make_config("ae", (2,), info["config"])
-    trainer = Trainer(build("ae", (2,), cfg), x, run, cfg, torch.device("cpu"), progress=False)
+    options = RunOptions(**info["run"])
+    trainer = Trainer(build("ae", (2,), cfg), x, run, options, torch.device("cpu"), progress=False)
     rng = torch.get_rng_state()
     try:
         if not isinstance(loads_or_vegan_error(trainer.restore, c), VeganError):
