@@ -761,7 +761,7 @@ CLI: list[Case] = [
     Case(
         "sample-run-json-other-format",
         "run.json of another format version",
-        r"is not a vegan run description \(vegan-run/1\)",
+        r"is not a vegan run description \(vegan-run/2\)",
         sample("--out", "{w}/s.npy"),
         setup=_run_json(lambda d: {**d, "format": "vegan-run/99"}),
     ),

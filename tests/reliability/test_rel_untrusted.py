@@ -336,7 +336,7 @@ def test_resume_validates_the_training_state(run, run_cli, fields, match):
 @pytest.mark.parametrize(
     ("fields", "error", "match"),
     [
-        ({"format": "vegan-run/2"}, CheckpointError, "not a vegan run description"),
+        ({"format": "vegan-run/9"}, CheckpointError, "not a vegan run description"),
         ({"recipe": "no-such-recipe"}, VeganError, "unknown recipe"),
         ({"recipe": ["ae"]}, CheckpointError, "missing or ill-typed"),
         ({"sample_shape": [2**21]}, CheckpointError, "missing or ill-typed"),

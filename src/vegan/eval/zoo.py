@@ -127,7 +127,7 @@ def run_zoo(
     from vegan.train.loop import Interrupted
 
     log = log or _quiet
-    options = EvalOptions(n=n, seed=seed, features=features, device=device)
+    eval_opts = EvalOptions(n=n, seed=seed, features=features, device=device)
     if not budget_minutes > 0:
         raise ConfigError(f"--budget must be > 0 minutes, got {budget_minutes}")
     out = Path(out)
@@ -182,7 +182,7 @@ def run_zoo(
                     progress=False,
                 )
                 log(f"{prefix}: evaluating (n = {n})")
-                ev = evaluate(run_dir, options, log=lambda s, p=prefix: log(f"{p}: {s}"))
+                ev = evaluate(run_dir, eval_opts, log=lambda s, p=prefix: log(f"{p}: {s}"))
                 save_evaluation(run_dir, ev)
             entry.metrics = dict(ev.metrics)
             _training_stats(entry)
@@ -220,7 +220,7 @@ def run_zoo(
             [e.run_dir for e in ok],
             out / f"report{suffix}",
             fmt=report_format,
-            options=options,
+            options=eval_opts,
             title=f"vegan zoo: {data}, {budget_minutes:g} min per recipe, seed {seed}",
             log=log,
         )
