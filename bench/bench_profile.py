@@ -48,14 +48,15 @@ def loadavg() -> str:
 def make_trainer(pair: str, nets: dict, x: torch.Tensor, **cfg_over):
     from vegan.models.registry import build, make_config
     from vegan.train.loop import Trainer
+    from vegan.train.options import RunOptions
 
     recipe = PAIRS[pair]["vegan"]
-    opts = {**vegan_options(pair), "steps": 10**6, "samples_every": 0, **cfg_over}
-    cfg = make_config(recipe, (1, 28, 28), opts)
+    cfg = make_config(recipe, (1, 28, 28), {**vegan_options(pair), **cfg_over})
     torch.manual_seed(0)
     model = build(recipe, (1, 28, 28), cfg, nets=nets)
     run = Path(tempfile.mkdtemp(prefix="vegan-prof-"))
-    t = Trainer(model, x, run, cfg, torch.device("cpu"), progress=False)
+    options = RunOptions(steps=10**6, samples_every=0)
+    t = Trainer(model, x, run, options, torch.device("cpu"), progress=False)
     t._t0 = time.perf_counter()
     return t
 
@@ -184,13 +185,16 @@ LEVERS = [
 
 def epoch_extras(pair: str, x: torch.Tensor, rounds: int) -> dict[str, float]:
     """Seconds of one sample-grid drawing and one checkpoint, vs one epoch of steps."""
+    from vegan.plots import SamplePictures
+
     t = make_trainer(pair, build_nets(pair), x)
     steps_of(t, 5)
     pics, saves = [], []
-    t._pictures(epoch=0)  # first call imports matplotlib
+    pictures = SamplePictures()
+    pictures.draw(t.view(), 0)  # first call imports matplotlib
     for _ in range(max(3, rounds // 3)):
         s = time.perf_counter()
-        t._pictures(epoch=1)
+        pictures.draw(t.view(), 1)
         pics.append(time.perf_counter() - s)
         s = time.perf_counter()
         t.save()

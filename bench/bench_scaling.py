@@ -46,11 +46,13 @@ def step_times(batch: int, x: torch.Tensor, repeats: int) -> dict[str, float]:
     from vegan.models.kernels import WAE_SCALES, mmd
     from vegan.models.registry import build, make_config
     from vegan.train.loop import Trainer
+    from vegan.train.options import RunOptions
 
-    opts = {**vegan_options("wae-mmd"), "batch_size": batch, "steps": 10**6, "samples_every": 0}
+    opts = {**vegan_options("wae-mmd"), "batch_size": batch}
     cfg = make_config("wae-mmd", (1, 28, 28), opts)
     model = build("wae-mmd", (1, 28, 28), cfg, nets=build_nets("wae-mmd"))
-    t = Trainer(model, x, Path(tempfile.mkdtemp()), cfg, torch.device("cpu"), progress=False)
+    run = RunOptions(steps=10**6, samples_every=0)
+    t = Trainer(model, x, Path(tempfile.mkdtemp()), run, torch.device("cpu"), progress=False)
     t._t0 = time.perf_counter()
     k = max(2, min(20, 2000 // batch))  # steps per timing
     for _ in range(2):

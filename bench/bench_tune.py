@@ -87,19 +87,19 @@ def step_times(recipe: str, variants: list[str], rounds: int, threads: int) -> d
     from vegan.data import load_dataset
     from vegan.models.registry import build, make_config
     from vegan.train.loop import Trainer
+    from vegan.train.options import RunOptions
 
     torch.set_num_threads(threads)
     x = load_dataset("mnist", "train").x
     fns = {}
     for v in variants:
-        opts = {"steps": 10**6, "samples_every": 0, **parse_variant(v)}
-        cfg = make_config(recipe, (1, 28, 28), opts)
+        cfg = make_config(recipe, (1, 28, 28), parse_variant(v))
         torch.manual_seed(0)
         t = Trainer(
             build(recipe, (1, 28, 28), cfg),
             x,
             Path(tempfile.mkdtemp()),
-            cfg,
+            RunOptions(steps=10**6, samples_every=0),
             torch.device("cpu"),
             progress=False,
         )

@@ -17,7 +17,8 @@ from torch import nn
 import vegan
 from vegan.data import load_dataset, modes
 from vegan.eval.metrics import mode_metrics
-from vegan.models.primal import AutoEncoderConfig, autoencoder
+from vegan.models.penalties import codes_and_prior_draws
+from vegan.models.primal import AutoEncoderConfig, autoencoder, fit_term
 from vegan.models.registry import recipe
 from vegan.ot import l2
 
@@ -30,9 +31,14 @@ class EnergyPenalty(nn.Module):
 
     name = "energy"
 
+    def __init__(self, scope: str = "global") -> None:
+        super().__init__()
+        self.scope = scope
+
     def forward(self, enc, prior):
-        z = enc.z
-        zp = prior.sample(z.shape[0]).to(z)
+        # Under torchrun: the codes of every process (with gradients) and as many
+        # prior draws, each process its own, so the penalty is the one-process one.
+        z, zp = codes_and_prior_draws(enc, prior, self.scope)
         d = lambda a, b: l2.pairwise(a, b).mean()  # noqa: E731
         return 2 * d(z, zp) - d(z, z) - d(zp, zp)
 
@@ -46,7 +52,7 @@ class EnergyPenalty(nn.Module):
 )
 def wae_energy(cfg, shape, nets):
     """c(x, G(z)) + lam * energy distance(Q_Z, P_Z), eq. (12)."""
-    return autoencoder(cfg, shape, nets, EnergyPenalty(), "wae-energy")
+    return autoencoder(cfg, shape, nets, fit_term(cfg), EnergyPenalty(cfg.penalty_scope))
 
 
 def main() -> None:

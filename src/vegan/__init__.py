@@ -4,7 +4,8 @@ Latent-variable generative models from the optimal-transport point of view
 (Bousquet et al. 2017, "From optimal transport to generative modeling: the
 VEGAN cookbook"; Tolstikhin et al. 2018, "Wasserstein Auto-Encoders"): one
 model (a prior P_Z and a generator P_G(Y|Z)), many recipes (VAE, AVB, AAE,
-POT/WAE-GAN, WAE-MMD, GAN, WGAN), and optimal transport to measure them.
+POT/WAE-GAN, WAE-MMD, SWAE, Sinkhorn-WAE, GAN, WGAN, WGAN-GP), and optimal
+transport to measure them.
 
 Subpackages: ``vegan.ot`` (transport toolkit), ``vegan.data`` (datasets),
 ``vegan.nets`` (backbones), ``vegan.models`` (ingredients and recipes),
@@ -17,8 +18,8 @@ __version__ = "0.1.0"
 from vegan.errors import VeganError  # noqa: E402
 
 _LAZY = {
-    "fit": "vegan.train.api",
-    "load": "vegan.train.api",
+    "fit": "vegan.api",
+    "load": "vegan.api",
     "build": "vegan.models.registry",
     "recipes": "vegan.models.registry",
     "presets": "vegan.models.presets",

@@ -163,7 +163,7 @@ def _check_npy_header(fh: Any, size: int, name: str) -> None:
             f"{name} declares shape {shape} ({need} bytes) but only {max(have, 0)} bytes "
             "follow its header; it is truncated or corrupted"
         )
-    from vegan.ot._checks import available_memory, format_bytes
+    from vegan.resources import available_memory, format_bytes
 
     free = available_memory()
     if free is not None and need > free:

@@ -83,3 +83,68 @@ def save_samples_picture(
     if x.dim() == 4:
         return save_image_grid(x, path)
     return atomic_write_bytes(path, scatter_png(x.reshape(len(x), -1).numpy(), reference, title))
+
+
+class SamplePictures:
+    """The run's pictures, as a training callback (:mod:`vegan.train.callbacks`).
+
+    Every ``samples_every`` epochs and at the end: ``samples.png`` (and
+    ``samples/epoch-NNNN.png``), a grid of 64 images or a scatter of 2,000
+    points over the training data, from fixed codes (the same z every time);
+    for auto-encoders on images, ``reconstructions.png`` (and ``recon/``):
+    held-out inputs above their reconstructions. Drawing leaves the training
+    RNG alone (a forked RNG and a generator of its own).
+
+    Parameters
+    ----------
+    heldout : tensor, optional
+        Inputs to reconstruct (the first 32 are used; the training data's
+        first 32 when None).
+    reference : array, optional
+        Points drawn under 2-D samples (the training data).
+    """
+
+    name = "sample pictures"
+
+    def __init__(self, heldout: torch.Tensor | None = None, reference=None) -> None:
+        self.heldout, self.reference = heldout, reference
+
+    def on_epoch_end(self, run) -> None:
+        every = run.options.samples_every
+        epoch = int(round(run.epoch))  # called at the end of an epoch: a whole number
+        if every and epoch % every == 0:
+            self.draw(run, epoch)
+
+    def on_end(self, run) -> None:
+        self.draw(run, None)
+
+    def draw(self, run, epoch: int | None) -> None:
+        """Write the pictures of the model now (``epoch`` None: only the latest files)."""
+        model, device, data = run.model, run.device, run.data
+        shown = (self.heldout if self.heldout is not None else data[:32])[:32]
+        shown = shown.to(device, torch.float32)
+        gen = torch.Generator().manual_seed(int(run.config.seed) + 7919)
+        n = 64 if data.dim() == 4 else 2000
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # pictures leave the training RNG alone
+            samples = model.sample(n, generator=gen, noise=None)
+            recon = (
+                model.reconstruct(shown) if model.encoder is not None and data.dim() == 4 else None
+            )
+        folder = Path(run.run_dir)
+        tag = f"epoch-{epoch:04d}.png" if epoch is not None else None
+        title = f"{model.recipe}, step {run.step}"
+        targets = [folder / "samples.png"]
+        if tag:
+            (folder / "samples").mkdir(exist_ok=True)
+            targets.append(folder / "samples" / tag)
+        for t in targets:
+            save_samples_picture(samples, t, reference=self.reference, title=title)
+        if recon is not None:
+            both = torch.cat([shown.cpu(), recon.cpu()])
+            rtargets = [folder / "reconstructions.png"]
+            if tag:
+                (folder / "recon").mkdir(exist_ok=True)
+                rtargets.append(folder / "recon" / tag)
+            for t in rtargets:
+                save_image_grid(both, t, nrow=16)

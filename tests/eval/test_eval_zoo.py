@@ -16,8 +16,9 @@ def test_zoo_trains_evaluates_and_reports(run_cli, tmp_path):
     for r in zoo["runs"]:
         assert r["status"] == "ok" and r["steps"] >= 1
         assert "w2sq" in r["metrics"] and "modes_covered" in r["metrics"]
-        cfg = json.loads((out / r["recipe"] / "run.json").read_text())["config"]
-        assert cfg["time_budget"] == 1.2 and cfg["seed"] == 0 and cfg["epochs"] >= 10000
+        info = json.loads((out / r["recipe"] / "run.json").read_text())
+        cfg, run = info["config"], info["run"]
+        assert run["time_budget"] == 1.2 and cfg["seed"] == 0 and run["epochs"] >= 10000
         assert (out / r["recipe"] / "eval.json").is_file()
     table = (out / "zoo.md").read_text()
     assert "| ae | primal |" in table and "| gan | dual |" in table and "real data" in table

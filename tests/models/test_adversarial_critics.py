@@ -11,6 +11,7 @@ from vegan.models.critics import Critic, gradient_penalty
 from vegan.models.dual import wgan_critic_steps
 from vegan.models.registry import make_config
 from vegan.train.loop import Trainer
+from vegan.train.options import RunOptions
 
 
 def _linear(w: torch.Tensor, b: float) -> nn.Linear:
@@ -55,9 +56,8 @@ def test_gradient_penalty_inside_the_wgan_gp_recipe():
 
 def test_clipping_holds_after_every_critic_step(tmp_path):
     c = 0.01
-    cfg = make_config(
-        "wgan", (2,), {"hidden": 32, "depth": 2, "steps": 3, "samples_every": 0, "seed": 1}
-    )
+    cfg = make_config("wgan", (2,), {"hidden": 32, "depth": 2, "seed": 1})
+    options = RunOptions(steps=3, samples_every=0)
     torch.manual_seed(1)
     model = vegan.build("wgan", (2,), cfg)
     critic = model.parts["critic"]
@@ -72,7 +72,7 @@ def test_clipping_holds_after_every_critic_step(tmp_path):
 
     player.after_step = checked
     x = torch.randn(640, 2)
-    Trainer(model, x, tmp_path, cfg, torch.device("cpu"), progress=False).fit()
+    Trainer(model, x, tmp_path, options, torch.device("cpu"), progress=False).fit()
     # The WGAN code's schedule: 100 critic steps for each of the first 25 generator steps.
     assert len(seen) == 300
     assert max(seen) <= c

@@ -184,8 +184,8 @@ def _disk_full(mp: pytest.MonkeyPatch, w: Path) -> None:
 
 def _little_memory(nbytes: int):
     def patch(mp: pytest.MonkeyPatch, w: Path) -> None:
-        import vegan.ot._checks as checks
         import vegan.ot.exact as exact
+        import vegan.resources as checks
 
         mp.setattr(checks, "available_memory", lambda: nbytes)
         mp.setattr(exact, "available_memory", lambda: nbytes)
@@ -761,7 +761,7 @@ CLI: list[Case] = [
     Case(
         "sample-run-json-other-format",
         "run.json of another format version",
-        r"is not a vegan run description \(vegan-run/1\)",
+        r"is not a vegan run description \(vegan-run/2\)",
         sample("--out", "{w}/s.npy"),
         setup=_run_json(lambda d: {**d, "format": "vegan-run/99"}),
     ),

@@ -146,12 +146,12 @@ def test_huge_value_in_the_data_overflows_at_the_step_its_row_is_drawn(run_cli, 
 
 
 def test_a_full_disk_while_logging_is_a_clear_error(tmp_path, monkeypatch):
-    import vegan.train.loop as loop
+    import vegan.train.metricslog as metricslog
 
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(loop, "open", full, raising=False)
+    monkeypatch.setattr(metricslog, "open", full, raising=False)
     with pytest.raises(OutputError, match=r"metrics.jsonl': No space left on device; free"):
         vegan.fit("ae", "toy:8gaussians", tmp_path / "run", steps=5, log_every=2, **OPTS)
 

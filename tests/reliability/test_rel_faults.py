@@ -394,7 +394,7 @@ def test_a_rank_dying_during_the_gathered_backward_is_a_clear_error(monkeypatch)
 
     import torch.distributed as dist
 
-    from vegan.train.distributed import DistributedError, _GatherWithGrad
+    from vegan.parallel import DistributedError, _GatherWithGrad
 
     def all_reduce(*a, **k):
         raise RuntimeError("Connection reset by peer")

@@ -35,6 +35,7 @@ from vegan.io import load_array
 from vegan.models.config import build_config, load_toml, parse_sets
 from vegan.models.registry import get_recipe
 from vegan.train import checkpoint as ckpt
+from vegan.train.options import RunOptions, split_options
 
 #: Examples per target in the default run, and with ``-m slow``.
 EXAMPLES, SLOW_EXAMPLES = 60, 1500
@@ -117,11 +118,19 @@ set_values = st.one_of(
 )
 
 
+def _configs(*sources):
+    """The recipe's config and the run's options from the same sources (as vegan.fit splits)."""
+    split = [split_options(CFG, s) for s in sources]
+    run = build_config(RunOptions, *[r for _, r in split])
+    return build_config(CFG, *[m for m, _ in split]), run
+
+
 def _build_config(sources):
-    cfg = loads_or_vegan_error(build_config, CFG, *sources)
-    if not isinstance(cfg, VeganError):  # what is accepted is valid
+    out = loads_or_vegan_error(_configs, *sources)
+    if not isinstance(out, VeganError):  # what is accepted is valid
+        cfg, run = out
         assert cfg.batch_size > 0 and cfg.lr > 0 and math.isfinite(cfg.lr)
-        assert cfg.epochs > 0 or cfg.steps > 0
+        assert run.epochs > 0 or run.steps > 0
 
 
 def _fuzz_build_config(tmp, sources):
@@ -302,7 +311,8 @@ def _fuzz_restore(tmp, data):
     info = json.loads(STATE["run_json"])
     x = load_dataset(info["data"], "train").x
     cfg = make_config("ae", (2,), info["config"])
-    trainer = Trainer(build("ae", (2,), cfg), x, run, cfg, torch.device("cpu"), progress=False)
+    options = RunOptions(**info["run"])
+    trainer = Trainer(build("ae", (2,), cfg), x, run, options, torch.device("cpu"), progress=False)
     rng = torch.get_rng_state()
     try:
         if not isinstance(loads_or_vegan_error(trainer.restore, c), VeganError):

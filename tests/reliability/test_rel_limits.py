@@ -110,7 +110,7 @@ def test_model_far_above_memory_is_refused_before_allocation(tmp_path):
 
 
 def test_small_problems_skip_the_memory_probe(monkeypatch):
-    import vegan.ot._checks as checks
+    import vegan.resources as checks
 
     def boom(*a, **k):
         raise AssertionError("the probe ran")

@@ -336,7 +336,7 @@ def test_resume_validates_the_training_state(run, run_cli, fields, match):
 @pytest.mark.parametrize(
     ("fields", "error", "match"),
     [
-        ({"format": "vegan-run/2"}, CheckpointError, "not a vegan run description"),
+        ({"format": "vegan-run/9"}, CheckpointError, "not a vegan run description"),
         ({"recipe": "no-such-recipe"}, VeganError, "unknown recipe"),
         ({"recipe": ["ae"]}, CheckpointError, "missing or ill-typed"),
         ({"sample_shape": [2**21]}, CheckpointError, "missing or ill-typed"),
@@ -394,7 +394,7 @@ def test_giant_npy_header_is_refused_before_allocating(tmp_path):
 
 def test_zip_bomb_npz_is_refused(tmp_path, monkeypatch):
     # An honest header, but more data than memory (simulated: 1 MiB free).
-    import vegan.ot._checks as checks
+    import vegan.resources as checks
 
     np.savez_compressed(tmp_path / "bomb.npz", x=np.zeros((1000, 1000)))  # 8 MB -> ~8 kB
     assert os.path.getsize(tmp_path / "bomb.npz") < 100_000

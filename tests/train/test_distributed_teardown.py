@@ -67,7 +67,7 @@ VEGAN = (
     COUNT
     + """
 import torch
-from vegan.train import distributed
+from vegan import parallel as distributed
 
 ctx = distributed.init_from_env("cpu")
 p = torch.nn.Parameter(torch.zeros(3))
@@ -100,7 +100,7 @@ def _threads_after(script: str, tmp_path) -> list[list[int]]:
 
 def test_upstream_a_late_import_keeps_the_group_and_its_threads_alive(tmp_path):
     # If this fails, torch no longer keeps the group alive: the workaround in
-    # vegan.train.distributed._bind_torch_defaults can go (keep the test below).
+    # vegan.parallel._bind_torch_defaults can go (keep the test below).
     counts = _threads_after(BARE, tmp_path)
     assert all(c[0] > 0 for c in counts), counts
 

@@ -33,7 +33,8 @@ COMMANDS: tuple[str, ...] = (
 
 DESCRIPTION = """\
 vegan: the VEGAN cookbook as software. Train latent-variable generative models
-(VAE, AVB, AAE, WAE-MMD, WAE-GAN/POT, GAN, WGAN) from one set of ingredients,
+(VAE, AVB, AAE, WAE-MMD, SWAE, Sinkhorn-WAE, WAE-GAN/POT, GAN, WGAN, WGAN-GP)
+from one set of ingredients,
 and measure them with optimal transport.
 
 Run 'vegan COMMAND --help' for the options of a command."""
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vegan: interrupted", file=sys.stderr)
         code = 130
-    dist = sys.modules.get("vegan.train.distributed")  # not imported: no process group
+    dist = sys.modules.get("vegan.parallel")  # not imported: no process group
     if dist is not None:
         # A dead peer, or a group whose worker threads outlived it: gloo could
         # abort the interpreter's shutdown (SIGABRT) after the status is decided.

@@ -59,22 +59,21 @@ def register(sub, formatter) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vegan.eval.evaluation import evaluate, save_evaluation
+    from vegan.eval.evaluation import EvalOptions, evaluate, save_evaluation
     from vegan.eval.text import format_evaluation
 
     def log(msg: str) -> None:
         print(f"vegan: {msg}", file=sys.stderr, flush=True)
 
-    result = evaluate(
-        args.run_dir,
+    options = EvalOptions(
         n=args.n,
         seed=args.seed,
         k=args.k,
-        device=args.device,
         features=not args.no_features,
         inception=not args.no_inception,
-        log=None if args.json else log,
+        device=args.device,
     )
+    result = evaluate(args.run_dir, options, log=None if args.json else log)
     if not args.no_save:
         save_evaluation(args.run_dir, result)
     if args.json:

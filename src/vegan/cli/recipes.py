@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from vegan.errors import ConfigError
     from vegan.models.config import describe
     from vegan.models.registry import ALIASES, get_recipe, list_recipes
+    from vegan.train.options import RunOptions
 
     if args.presets:
         return _presets()
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if args.data or args.preset or args.config or args.sets:
             return _resolved(r, args)
         for name, typ, default, help_ in describe(r.config):
+            print(f"  {name:<18} {typ:<6} {_shown(default):<14} {help_}")
+        print("\n  the run's options (every recipe; a resumed run may change them):")
+        for name, typ, default, help_ in describe(RunOptions):
             print(f"  {name:<18} {typ:<6} {_shown(default):<14} {help_}")
         return 0
     book = list_recipes()  # loads every recipe module, which fills ALIASES
@@ -78,8 +82,9 @@ def _shown(value) -> str:
 def _resolved(r, args: argparse.Namespace) -> int:
     """Each option's value on the data, and where it comes from."""
     from vegan.errors import ConfigError
-    from vegan.models.config import describe, load_toml, parse_sets
+    from vegan.models.config import build_config, describe, load_toml, parse_sets
     from vegan.models.presets import data_family, resolve
+    from vegan.train.options import RunOptions, split_options
 
     if args.data:
         from vegan.data import load_dataset
@@ -92,7 +97,10 @@ def _resolved(r, args: argparse.Namespace) -> int:
         sources.append((f"config file {args.config}", load_toml(args.config)))
     if args.sets:
         sources.append(("--set", parse_sets(args.sets)))
-    res = resolve(r.name, shape, args.preset, *sources)
+    split = [(label, *split_options(r.config, values)) for label, values in sources]
+    res = resolve(r.name, shape, args.preset, *[(label, m) for label, m, _ in split])
+    run = build_config(RunOptions, *[ru for _, _, ru in split])
+    origins = {k: label for label, _, ru in split for k in ru}
     fam = data_family(shape)
     print(f"data {args.data}: samples of shape {shape}, family {fam or '(none)'}")
     for name in res.presets:
@@ -103,6 +111,10 @@ def _resolved(r, args: argparse.Namespace) -> int:
     for name, _, _, _ in describe(r.config):
         value = getattr(res.config, name)
         print(f"  {name:<18} {_shown(value):<14} {res.origins.get(name, 'default')}")
+    print("\n  the run's options:")
+    for name, _, _, _ in describe(RunOptions):
+        value = getattr(run, name)
+        print(f"  {name:<18} {_shown(value):<14} {origins.get(name, 'default')}")
     return 0
 
 

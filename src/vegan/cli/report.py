@@ -57,6 +57,7 @@ def register(sub, formatter) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vegan.eval.evaluation import EvalOptions
     from vegan.eval.report import make_report
 
     def log(msg: str) -> None:
@@ -66,14 +67,16 @@ def run(args: argparse.Namespace) -> int:
         args.run_dirs,
         args.out,
         fmt=getattr(args, "format", None),
-        n=args.n,
-        seed=args.seed,
-        k=args.k,
-        device=args.device,
+        options=EvalOptions(
+            n=args.n,
+            seed=args.seed,
+            k=args.k,
+            features=not args.no_features,
+            inception=not args.no_inception,
+            device=args.device,
+        ),
         reuse=not args.recompute,
         save=not args.no_save,
-        features=not args.no_features,
-        inception=not args.no_inception,
         title=args.title,
         log=log,
     )

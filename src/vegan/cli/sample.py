@@ -45,8 +45,8 @@ def register(sub, formatter) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from vegan.parallel import init_from_env, sample_sharded, shutdown
     from vegan.train.api import load
-    from vegan.train.distributed import init_from_env, sample_sharded, shutdown
 
     out = output(args.out, (".npy", ".png"))
     model = load(args.run_dir, device=args.device)

@@ -91,9 +91,9 @@ def register(sub, formatter) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vegan.api import fit
     from vegan.errors import ConfigError
     from vegan.models.config import parse_sets
-    from vegan.train.api import fit
     from vegan.train.loop import Interrupted
 
     if args.resume and args.overwrite:
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"vegan: {exc}", file=sys.stderr)
         return 130
     finally:
-        from vegan.train.distributed import current, shutdown
+        from vegan.parallel import current, shutdown
 
         is_main = current().is_main
         shutdown(sync=ok)

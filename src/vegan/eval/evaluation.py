@@ -41,6 +41,42 @@ DEFAULT_N = 2000
 DEFAULT_K = 3
 
 
+@dataclass(frozen=True)
+class EvalOptions:
+    """How to evaluate: samples per side, seed, neighbours, which metric groups, where.
+
+    One object carries these from the command line (``vegan eval``, ``vegan
+    report``, ``vegan zoo``) to :func:`evaluate` and :func:`evaluate_model`.
+    """
+
+    n: int = DEFAULT_N
+    seed: int = 0
+    k: int = DEFAULT_K
+    features: bool = True
+    inception: bool = True
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.n < 2:
+            raise ConfigError(f"--n must be at least 2 (a sample, not a point), got {self.n}")
+        if self.k < 1:
+            raise ConfigError(f"--k must be at least 1, got {self.k}")
+
+
+@dataclass
+class Part:
+    """What one group of metrics found: values, the metrics it skipped (why), its settings."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def into(self, out: Evaluation) -> None:
+        out.metrics.update(self.metrics)
+        out.skipped.update(self.skipped)
+        out.settings.update(self.settings)
+
+
 @dataclass
 class Evaluation:
     """The result of evaluating one run."""
@@ -135,40 +171,29 @@ def eval_data(spec: str, n: int, seed: int, run_seed: int = 0):
 
 def evaluate(
     run_dir: str | Path,
-    n: int = DEFAULT_N,
-    seed: int = 0,
-    k: int = DEFAULT_K,
-    device: str = "cpu",
-    features: bool = True,
-    inception: bool = True,
+    options: EvalOptions | None = None,
     log: Callable[[str], None] | None = None,
+    **kwargs: Any,
 ) -> Evaluation:
-    """Evaluate the newest checkpoint of ``run_dir`` (see the module docstring)."""
+    """Evaluate the newest checkpoint of ``run_dir`` (see the module docstring).
+
+    ``options`` (or its fields as keywords: ``n``, ``seed``, ``k``, ``features``,
+    ``inception``, ``device``) say how.
+    """
     from vegan.train.api import load
 
-    if n < 2:
-        raise ConfigError(f"--n must be at least 2 (a sample, not a point), got {n}")
+    opts = options or EvalOptions(**kwargs)
     log = log or _quiet
     t0 = time.perf_counter()
-    model = load(run_dir, device=device)
+    model = load(run_dir, device=opts.device)
     spec = model.info["data"]
     if spec == "array":
         raise ConfigError(
             f"run '{run_dir}' was trained on an in-memory array: there is no held-out split "
             "to load; use vegan.eval.evaluate_model(model, heldout, reference) from Python"
         )
-    held, ref, _ = eval_data(spec, n, seed, int(model.config.seed))
-    result = evaluate_model(
-        model,
-        held,
-        ref,
-        dataset=spec,
-        seed=seed,
-        k=k,
-        features=features,
-        inception=inception,
-        log=log,
-    )
+    held, ref, _ = eval_data(spec, opts.n, opts.seed, int(model.config.seed))
+    result = evaluate_model(model, held, ref, dataset=spec, options=opts, log=log)
     result.run = str(run_dir)
     result.step = model.info.get("step")
     result.seconds = round(time.perf_counter() - t0, 2)
@@ -180,22 +205,23 @@ def evaluate_model(
     heldout: torch.Tensor,
     reference: torch.Tensor | None = None,
     dataset: str = "",
-    seed: int = 0,
-    k: int = DEFAULT_K,
-    features: bool = True,
-    inception: bool = True,
+    options: EvalOptions | None = None,
     log: Callable[[str], None] | None = None,
+    **kwargs: Any,
 ) -> Evaluation:
     """Evaluate ``model`` against held-out samples (and a train ``reference`` of the same size).
 
-    ``len(heldout)`` sets n. ``dataset`` (a spec) decides which metric groups apply.
+    ``len(heldout)`` sets n (``options.n`` is not used). ``dataset`` (a spec)
+    decides which metric groups apply; ``options`` (or its fields as keywords)
+    the seed, k and the groups turned off.
     """
-    log = log or _quiet
-    t0 = time.perf_counter()
     held = torch.as_tensor(heldout).float().cpu()
     n = len(held)
+    opts = options or EvalOptions(**{"n": max(2, n), **kwargs})
+    log = log or _quiet
+    t0 = time.perf_counter()
+    seed = opts.seed
     out = Evaluation(run="", recipe=getattr(model, "recipe", "?"), dataset=dataset, n=n, seed=seed)
-    m, skipped = out.metrics, out.skipped
     out.settings = {
         "cost_w2": "l2sq (squared Euclidean, summed over pixels)",
         "cost_w1": "l2 (Euclidean)",
@@ -203,36 +229,42 @@ def evaluate_model(
         "sliced_projections": M.SLICED_PROJECTIONS,
         "mmd_kernel": "imq, WAE scales, C = 2 d sigma^2 of the held-out data (codes: of P_Z)",
     }
-
     gen = _sample(model, n, seed)
-    image = held.dim() == 4
-
     log(f"transport metrics, n = {n}")
+    part, ref = _transport_metrics(gen, held, reference, seed)
+    part.into(out)
+    _toy_metrics(dataset, gen, held).into(out)
+    if opts.features:
+        _feature_metrics(dataset, gen, held, ref, opts.k, log).into(out)
+        if held.dim() == 4:
+            _inception(gen, held, opts.inception, log).into(out)
+    else:
+        out.skipped["features"] = "feature metrics turned off (--no-features)"
+    _primal_metrics(model, held, seed, log).into(out)
+    out.seconds = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _transport_metrics(gen, held, reference, seed: int) -> tuple[Part, torch.Tensor | None]:
+    """Data-space metrics of the samples, beside the real-vs-real reference; and the reference."""
+    part, n = Part(), len(held)
     c_base = M.pixel_c_base(held)
-    m.update(M.transport_metrics(gen, held, seed=seed, c_base=c_base))
+    part.metrics.update(M.transport_metrics(gen, held, seed=seed, c_base=c_base))
+    ref = None
     if reference is not None and len(reference) == n:
         ref = torch.as_tensor(reference).float().cpu()
         real = M.transport_metrics(ref, held, seed=seed, c_base=c_base)
-        m.update({f"{key}_real": v for key, v in real.items()})
+        part.metrics.update({f"{key}_real": v for key, v in real.items()})
     else:
-        ref = None
-        skipped["reference"] = (
+        part.skipped["reference"] = (
             f"the train split has fewer than n = {n} samples: no real-vs-real reference"
         )
-    if image:
-        m["sharpness"] = M.sharpness(gen)
-        m["sharpness_data"] = M.sharpness(held)
+    if held.dim() == 4:
+        part.metrics["sharpness"] = M.sharpness(gen)
+        part.metrics["sharpness_data"] = M.sharpness(held)
     else:
-        skipped["sharpness"] = "vector data: sharpness is defined for images"
-
-    _toy_metrics(dataset, gen, held, m, skipped)
-    if features:
-        _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, out.settings, log)
-    else:
-        skipped["features"] = "feature metrics turned off (--no-features)"
-    _primal_metrics(model, held, seed, m, skipped, out.settings, log)
-    out.seconds = round(time.perf_counter() - t0, 2)
-    return out
+        part.skipped["sharpness"] = "vector data: sharpness is defined for images"
+    return part, ref
 
 
 def _sample(model, n: int, seed: int) -> torch.Tensor:
@@ -243,30 +275,33 @@ def _sample(model, n: int, seed: int) -> torch.Tensor:
         return model.sample(n, generator=gen).float().cpu()
 
 
-def _toy_metrics(dataset: str, gen, held, m: dict, skipped: dict) -> None:
+def _toy_metrics(dataset: str, gen, held) -> Part:
+    part = Part()
     if not dataset.lower().startswith("toy:"):
-        return
+        return part
     from vegan.data import modes
 
     try:
         centers, std = modes(dataset)
     except ConfigError:
-        skipped["modes"] = f"{dataset} is not a mixture of Gaussians: no modes to count"
-        return
-    m.update(M.mode_metrics(gen, centers, std))
-    m["high_quality_data"] = M.mode_metrics(held, centers, std)["high_quality"]
+        part.skipped["modes"] = f"{dataset} is not a mixture of Gaussians: no modes to count"
+        return part
+    part.metrics.update(M.mode_metrics(gen, centers, std))
+    part.metrics["high_quality_data"] = M.mode_metrics(held, centers, std)["high_quality"]
+    return part
 
 
-def _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, settings, log) -> None:
+def _feature_metrics(dataset, gen, held, ref, k, log) -> Part:
     from vegan.eval import features as feats
     from vegan.eval.frechet import frechet_distance
     from vegan.eval.prdc import precision_recall
 
+    part = Part()
+    m = part.metrics
     if held.dim() != 4:
-        skipped["features"] = "vector data: feature-space metrics are defined for images"
-        return
-    if not feats.mnist_like(dataset, tuple(held.shape[1:])):
-        skipped["features"] = (
+        part.skipped["features"] = "vector data: feature-space metrics are defined for images"
+    elif not feats.mnist_like(dataset, tuple(held.shape[1:])):
+        part.skipped["features"] = (
             f"{feats.NAME} features need MNIST (data 'mnist' or 'mnist-full', 1x28x28), "
             f"not '{dataset}'"
         )
@@ -281,39 +316,43 @@ def _feature_metrics(dataset, gen, held, ref, k, inception, m, skipped, settings
             m["fd_mnist_cnn_real"] = frechet_distance(fr, fh)
             m["precision_real"], m["recall_real"] = precision_recall(fh, fr, k=k)
         m["classifier_accuracy"] = net.accuracy
-        settings["features"] = (
+        part.settings["features"] = (
             f"{feats.NAME} (128 ReLU units), held-out accuracy {net.accuracy:.4f}"
         )
-        settings["prdc_k"] = k
-    _inception(gen, held, inception, m, skipped, log)
+        part.settings["prdc_k"] = k
+    return part
 
 
-def _inception(gen, held, inception, m, skipped, log) -> None:
+def _inception(gen, held, inception, log) -> Part:
     from vegan.eval import inception as inc
 
+    part = Part()
     if not inception:
-        skipped["fid_inception"] = "turned off (--no-inception)"
-        return
+        part.skipped["fid_inception"] = "turned off (--no-inception)"
+        return part
     why = inc.unavailable()
     if why is None and held.shape[1] not in (1, 3):
         why = f"Inception takes grey or RGB images, the data has {held.shape[1]} channels"
     if why is not None:
-        skipped["fid_inception"] = why
-        return
+        part.skipped["fid_inception"] = why
+        return part
     log("Inception FID (torch-fidelity)")
     try:
-        m["fid_inception"] = inc.inception_fid(gen, held)
+        part.metrics["fid_inception"] = inc.inception_fid(gen, held)
     except Exception as exc:  # noqa: BLE001 - an optional extra must not sink the evaluation
         first = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        skipped["fid_inception"] = f"torch-fidelity failed ({first})"
+        part.skipped["fid_inception"] = f"torch-fidelity failed ({first})"
+    return part
 
 
-def _primal_metrics(model, held, seed, m, skipped, settings, log) -> None:
+def _primal_metrics(model, held, seed, log) -> Part:
     from vegan.eval.elbo import ELBO_SAMPLES, elbo_unavailable, negative_elbo
 
+    part = Part()
+    m = part.metrics
     if model.encoder is None:
-        skipped["primal"] = "dual recipe: no encoder, so no reconstructions or codes"
-        return
+        part.skipped["primal"] = "dual recipe: no encoder, so no reconstructions or codes"
+        return part
     log("reconstructions and codes")
     n = len(held)
     recon = model.reconstruct(held).cpu()
@@ -331,9 +370,10 @@ def _primal_metrics(model, held, seed, m, skipped, settings, log) -> None:
     if why is None:
         log(f"-ELBO ({ELBO_SAMPLES} draws of z per image)")
         m["neg_elbo"] = negative_elbo(model, held, samples=ELBO_SAMPLES, seed=seed)
-        settings["elbo_samples"] = ELBO_SAMPLES
+        part.settings["elbo_samples"] = ELBO_SAMPLES
     elif model.recipe in ("vae", "avb"):
-        skipped["neg_elbo"] = why
+        part.skipped["neg_elbo"] = why
+    return part
 
 
 # ----------------------------------------------------------------------- files
@@ -363,6 +403,7 @@ __all__ = [
     "DEFAULT_K",
     "DEFAULT_N",
     "EVAL_FILE",
+    "EvalOptions",
     "Evaluation",
     "eval_data",
     "evaluate",

@@ -1,6 +1,9 @@
-"""Small-n metrics the training loop logs every ``eval_every`` epochs (curves for reports).
+"""Small-n metrics logged every ``eval_every`` epochs (curves for reports), as a callback.
 
-``quick_metrics(model, trainer)`` compares :data:`QUICK_N` = 500 samples with
+:class:`QuickEval` is a training callback (:mod:`vegan.train.callbacks`):
+at the end of every ``eval_every``-th epoch it returns
+``quick_metrics(model, run)``, which the loop writes as a line of
+``metrics.jsonl``. ``quick_metrics`` compares :data:`QUICK_N` = 500 samples with
 500 held-out items (the run's dataset, read from ``run.json``; the training
 data when the run has no held-out split, e.g. an in-memory array) and
 returns, under ``eval/`` keys so they sit beside the players' losses in
@@ -25,39 +28,37 @@ import torch
 from vegan.eval import metrics as M
 
 QUICK_N = 500
-_ATTR = "_vegan_quick_heldout"
 
 
-def _heldout(trainer, n: int) -> torch.Tensor:
-    """n held-out items for the trainer's run (cached on the trainer)."""
-    cached = getattr(trainer, _ATTR, None)
-    if cached is not None:
-        return cached
+def heldout_for(run, n: int) -> torch.Tensor:
+    """n held-out items of the run's dataset (the training data's when it has none)."""
     x = None
     try:
-        info = json.loads((Path(trainer.run_dir) / "run.json").read_text(encoding="utf-8"))
+        info = json.loads((Path(run.run_dir) / "run.json").read_text(encoding="utf-8"))
         spec = info.get("data")
         if isinstance(spec, str) and spec != "array":
             from vegan.data import load_dataset
 
             toy = spec.lower().startswith("toy:")
-            held = load_dataset(spec, "heldout", n=n if toy else None, seed=trainer.cfg.seed)
+            held = load_dataset(spec, "heldout", n=n if toy else None, seed=run.config.seed)
             x = held.x[:n]
     except Exception:  # noqa: BLE001 - fall back to the training data, never stop training
         x = None
     if x is None or len(x) < 2:
-        x = trainer.x[:n].detach().cpu()
-    x = x.float().cpu()
-    setattr(trainer, _ATTR, x)
-    return x
+        x = run.data[:n].detach().cpu()
+    return x.float().cpu()
 
 
-def quick_metrics(model, trainer) -> dict[str, float]:
-    """Small-n metrics of ``model`` now (see the module docstring)."""
-    held = _heldout(trainer, QUICK_N)
+def quick_metrics(model, run, held: torch.Tensor | None = None) -> dict[str, float]:
+    """Small-n metrics of ``model`` now (see the module docstring).
+
+    ``run`` is the run's :class:`~vegan.train.callbacks.RunView`; ``held``
+    the held-out items to compare with (read for the run when None).
+    """
+    held = heldout_for(run, QUICK_N) if held is None else held
     n = len(held)
-    device = trainer.device
-    seed = int(getattr(trainer.cfg, "seed", 0)) + 104729
+    device = run.device
+    seed = int(getattr(run.config, "seed", 0)) + 104729
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         gen = model.sample(n, generator=torch.Generator(device=device).manual_seed(seed)).cpu()
@@ -77,4 +78,22 @@ def quick_metrics(model, trainer) -> dict[str, float]:
     return out
 
 
-__all__ = ["QUICK_N", "quick_metrics"]
+class QuickEval:
+    """Training callback: :func:`quick_metrics` every ``eval_every`` epochs (0: never)."""
+
+    name = "quick evaluation"
+
+    def __init__(self) -> None:
+        self._held: torch.Tensor | None = None  # read once per run
+
+    def on_epoch_end(self, run) -> dict[str, float] | None:
+        every = run.options.eval_every
+        epoch = int(round(run.epoch))
+        if not every or epoch % every:
+            return None
+        if self._held is None:
+            self._held = heldout_for(run, QUICK_N)
+        return quick_metrics(run.model, run, self._held)
+
+
+__all__ = ["QUICK_N", "QuickEval", "quick_metrics", "heldout_for"]

@@ -3,7 +3,8 @@
 ``run_zoo(data, budget_minutes, out)`` trains each registered recipe into
 ``OUT/RECIPE`` with ``time_budget = 60 * budget_minutes`` seconds and a
 practically unbounded number of epochs (so the budget is what stops it),
-the same seed and the recipe's own defaults otherwise; evaluates each run
+the same seed and the recipe's settings for the data otherwise (its defaults
+and the data family's preset); evaluates each run
 (``OUT/RECIPE/eval.json``); and writes ``OUT/report.html`` (or ``.md``),
 ``OUT/zoo.json`` and ``OUT/zoo.md`` (the table, ready for BENCHMARKS.md).
 Losses are logged every 10 steps and quick metrics every epoch (both can be
@@ -25,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from vegan.errors import ConfigError, RunDirError, VeganError
-from vegan.eval.evaluation import DEFAULT_N, evaluate, load_evaluation, save_evaluation
+from vegan.eval.evaluation import (
+    DEFAULT_N,
+    EvalOptions,
+    evaluate,
+    load_evaluation,
+    save_evaluation,
+)
 from vegan.eval.names import METRICS
 
 #: Epochs given to every run: large, so that the time budget ends training.
@@ -113,12 +120,14 @@ def run_zoo(
     log: Callable[[str], None] | None = None,
 ) -> ZooResult:
     """Train, evaluate and report every recipe (see the module docstring)."""
+    from vegan.eval.quick import QuickEval
     from vegan.models.registry import get_recipe
     from vegan.train import rundir
     from vegan.train.api import fit
     from vegan.train.loop import Interrupted
 
     log = log or _quiet
+    eval_opts = EvalOptions(n=n, seed=seed, features=features, device=device)
     if not budget_minutes > 0:
         raise ConfigError(f"--budget must be > 0 minutes, got {budget_minutes}")
     out = Path(out)
@@ -167,19 +176,13 @@ def run_zoo(
                     sets=options,
                     preset=preset,
                     device=device,
+                    callbacks=[QuickEval()],
                     resume=resume and rundir.is_run(run_dir),
                     overwrite=overwrite and not resume,
                     progress=False,
                 )
                 log(f"{prefix}: evaluating (n = {n})")
-                ev = evaluate(
-                    run_dir,
-                    n=n,
-                    seed=seed,
-                    device=device,
-                    features=features,
-                    log=lambda s, p=prefix: log(f"{p}: {s}"),
-                )
+                ev = evaluate(run_dir, eval_opts, log=lambda s, p=prefix: log(f"{p}: {s}"))
                 save_evaluation(run_dir, ev)
             entry.metrics = dict(ev.metrics)
             _training_stats(entry)
@@ -217,10 +220,7 @@ def run_zoo(
             [e.run_dir for e in ok],
             out / f"report{suffix}",
             fmt=report_format,
-            n=n,
-            seed=seed,
-            device=device,
-            features=features,
+            options=eval_opts,
             title=f"vegan zoo: {data}, {budget_minutes:g} min per recipe, seed {seed}",
             log=log,
         )

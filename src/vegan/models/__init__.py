@@ -1,16 +1,20 @@
-"""Ingredients and recipes (DESIGN.md: one model, many recipes).
+"""Ingredients and recipes: one model (a prior and a generator), many recipes.
 
 Ingredients: priors (:mod:`~vegan.models.priors`), encoders
 (:mod:`~vegan.models.encoders`), decoders (:mod:`~vegan.models.decoders`),
 fit terms (:mod:`~vegan.models.fits`), latent penalties
 (:mod:`~vegan.models.penalties`, :mod:`~vegan.models.kernels`).
-Recipes combine them (:mod:`~vegan.models.primal` and the adversarial ones)
-and are looked up in :mod:`~vegan.models.registry`.
+The game (:mod:`~vegan.models.game`) is a list of players. Recipes combine
+the ingredients and define their game (:mod:`~vegan.models.primal`,
+:mod:`~vegan.models.adversarial`, :mod:`~vegan.models.dual`); they are looked
+up in :mod:`~vegan.models.registry`, with their options resolved for the data
+by :mod:`~vegan.models.presets`.
 """
 
 from vegan.models.decoders import BernoulliDecoder, DeterministicDecoder, GaussianDecoder
 from vegan.models.encoders import DeterministicEncoder, Encoding, GaussianEncoder, ImplicitEncoder
 from vegan.models.fits import CostFit, NLLFit
+from vegan.models.game import Player
 from vegan.models.kernels import mmd
 from vegan.models.model import GenerativeModel
 from vegan.models.penalties import KLPenalty, MMDPenalty, SinkhornPenalty, SlicedPenalty
@@ -19,6 +23,7 @@ from vegan.models.registry import Recipe, build, get_recipe, list_recipes, make_
 
 __all__ = [
     "GenerativeModel",
+    "Player",
     "Recipe",
     "build",
     "get_recipe",

@@ -34,12 +34,12 @@ from vegan.models.config import opt
 from vegan.models.critics import JointCritic, LatentAdversary, generator_loss, logistic_loss
 from vegan.models.encoders import Encoding
 from vegan.models.fits import NLLFit
+from vegan.models.game import Player
 from vegan.models.model import GenerativeModel
-from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder
+from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder, fit_term
 from vegan.models.priors import Prior
 from vegan.models.registry import recipe
-from vegan.train.distributed import local_noise
-from vegan.train.players import Player
+from vegan.parallel import local_noise
 
 # ------------------------------------------------------------------ ingredients
 
@@ -120,24 +120,15 @@ def latent_adversary_player(model: GenerativeModel, lam: float, cfg: Any) -> Pla
     )
 
 
-def _check_adversary_options(cfg: Any) -> None:
-    for name in ("adv_hidden", "adv_steps"):
-        if getattr(cfg, name) < 1:
-            raise ConfigError(f"option '{name}' must be >= 1, got {getattr(cfg, name)}")
-    if cfg.adv_depth < 0:
-        raise ConfigError(f"option 'adv_depth' must be >= 0, got {cfg.adv_depth}")
-
-
 def adversarial_autoencoder(
-    cfg: Any, shape: tuple[int, ...], nets: dict[str, nn.Module], name: str
+    cfg: Any, shape: tuple[int, ...], nets: dict[str, nn.Module]
 ) -> GenerativeModel:
     """An auto-encoder with penalty D_GAN(Q_Z, P_Z): players "autoencoder" and "adversary"."""
-    _check_adversary_options(cfg)
     adversary = nets.get("adversary") or LatentAdversary(
         cfg.latent_dim, cfg.adv_hidden, cfg.adv_depth
     )
     penalty = AdversarialPenalty(adversary, cfg.prior_trick)
-    model = autoencoder(cfg, shape, nets, penalty, name)
+    model = autoencoder(cfg, shape, nets, fit_term(cfg), penalty)
     if cfg.prior_trick:
         try:
             model.prior.log_prob(torch.zeros(1, cfg.latent_dim))
@@ -165,6 +156,14 @@ class WAEGANConfig(AutoEncoderConfig):
         False, "add log p_Z(z) to the adversary's logits (WAE code's gan_p_trick, from AVB)"
     )
 
+    def validate(self) -> None:
+        super().validate()
+        for name in ("adv_hidden", "adv_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"option '{name}' must be >= 1, got {getattr(self, name)}")
+        if self.adv_depth < 0:
+            raise ConfigError(f"option 'adv_depth' must be >= 0, got {self.adv_depth}")
+
 
 @recipe(
     "wae-gan",
@@ -178,7 +177,7 @@ def wae_gan(cfg, shape, nets):
     """POT / WAE-GAN: minimize E c(x, G(E(x))) + lam * D_GAN(Q_Z, P_Z) with a latent adversary, eq.
     (13).
     """
-    return adversarial_autoencoder(cfg, shape, nets, "wae-gan")
+    return adversarial_autoencoder(cfg, shape, nets)
 
 
 # ------------------------------------------------------------------ AAE
@@ -204,7 +203,7 @@ class AAEConfig(WAEGANConfig):
 )
 def aae(cfg, shape, nets):
     """AAE: minimize E[-log p_G(x|z)] + lam * D_GAN(Q_Z, P_Z) with a latent adversary, eq. (7)."""
-    return adversarial_autoencoder(cfg, shape, nets, "aae")
+    return adversarial_autoencoder(cfg, shape, nets)
 
 
 # ------------------------------------------------------------------ AVB
@@ -230,6 +229,20 @@ class AVBConfig(VAEConfig):
     ac_samples: int = opt(16, "adaptive contrast: codes per input to estimate q(z|x)'s moments")
     critic_lr: float = opt(5e-4, "learning rate of the discriminator T(x, z)")
     critic_steps: int = opt(1, "discriminator steps per iteration")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.noise_dim < 1 or self.critic_steps < 1 or self.ac_samples < 2:
+            raise ConfigError(
+                "options 'noise_dim' and 'critic_steps' must be >= 1 and 'ac_samples' >= 2"
+            )
+        if self.encoder == "deterministic":
+            raise ConfigError("AVB needs a random encoder (encoder=implicit or gaussian)")
+        if self.adaptive_contrast and self.prior != "gaussian":
+            raise ConfigError(
+                "adaptive contrast needs the Gaussian prior (log p_Z(z) finite everywhere); "
+                "set prior=gaussian or adaptive_contrast=false"
+            )
 
 
 def _log_normal(z: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -368,18 +381,7 @@ def avb(cfg, shape, nets):
     """AVB: implicit Q(Z|X); minimize E[-log p_G(x|z)] + lam * E T(x, z), T a discriminator, eq.
     (6).
     """
-    if cfg.noise_dim < 1 or cfg.critic_steps < 1 or cfg.ac_samples < 2:
-        raise ConfigError(
-            "options 'noise_dim' and 'critic_steps' must be >= 1 and 'ac_samples' >= 2"
-        )
-    if cfg.encoder == "deterministic":
-        raise ConfigError("AVB needs a random encoder (encoder=implicit or gaussian)")
-    model = autoencoder(cfg, shape, nets, penalty=None, name="avb")
-    if cfg.adaptive_contrast and cfg.prior != "gaussian":
-        raise ConfigError(
-            "adaptive contrast needs the Gaussian prior (log p_Z(z) finite everywhere); "
-            "set prior=gaussian or adaptive_contrast=false"
-        )
+    model = autoencoder(cfg, shape, nets, fit_term(cfg))
     model.parts["critic"] = nets.get("critic") or JointCritic(
         shape, cfg.latent_dim, cfg.backbone, cfg.width, cfg.hidden, cfg.depth
     )

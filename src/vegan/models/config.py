@@ -1,10 +1,14 @@
 """Recipe options: typed dataclasses, TOML files and ``--set key=value`` overrides.
 
 Every recipe has a config dataclass (pythae's way of making each option
-discoverable). Options come, in increasing priority, from the recipe's
-defaults, a TOML file, and ``key=value`` strings. An unknown key is a
-:class:`~vegan.errors.ConfigError` that names the closest valid key; a value
-of the wrong type says what type is expected.
+discoverable): what is trained (networks, prior, penalty, optimisation,
+seed). How a run goes (its length, how often it logs and saves) is the other
+half, :class:`vegan.train.options.RunOptions`. A config validates itself
+when it is made (``validate``, extended by each recipe's config). Options
+come, in increasing priority, from the recipe's defaults, the data family's
+preset (:mod:`vegan.models.presets`), a TOML file, and ``key=value`` strings.
+An unknown key is a :class:`~vegan.errors.ConfigError` that names the
+closest valid key; a value of the wrong type says what type is expected.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ from vegan.errors import ConfigError, closest
 
 def opt(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse
     """A config field with a help line (shown by ``vegan recipes --show``)."""
-    if isinstance(default, tuple):
-        return field(default=default, metadata={"help": help})
     return field(default=default, metadata={"help": help})
 
 
 @dataclass
 class Config:
-    """Options every recipe shares: model size, optimisation, run length, outputs."""
+    """Options every recipe shares: the prior, the networks' size, the optimisation, the seed.
+
+    Validated when made (:meth:`validate`); a recipe's config extends
+    :meth:`validate` with the checks of its own options.
+    """
 
     latent_dim: int = opt(
         0,
@@ -56,42 +62,33 @@ class Config:
         "learning-rate schedule: constant, wae (the WAE paper's "
         "manual steps: /2 at epoch 30, /5 at 50, /10 at 100) or cosine",
     )
-    epochs: int = opt(10, "training length in epochs (total, not added on --resume)")
-    steps: int = opt(0, "training length in steps; overrides epochs when > 0")
     seed: int = opt(0, "random seed: same seed and settings give the same run on CPU")
-    time_budget: float = opt(
-        0.0,
-        "stop after this many seconds of training (0: no limit); "
-        "the run ends with a checkpoint as if its length were reached",
-    )
-    log_every: int = opt(50, "steps between logged lines in metrics.jsonl")
-    checkpoint_every: int = opt(0, "steps between checkpoints; 0 means at the end of every epoch")
-    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
-    samples_every: int = opt(
-        1, "epochs between sample and reconstruction grids (0: only at the end)"
-    )
-    eval_every: int = opt(0, "epochs between quick evaluations logged to metrics.jsonl (0: off)")
     penalty_scope: str = opt(
         "global",
         "distributed runs: compute batch-wide latent penalties on codes gathered from all "
         "processes (global, the single-process objective) or per process (local)",
     )
-    on_nan: str = opt(
-        "stop",
-        "on a non-finite loss: stop, or rollback (reload the last "
-        "checkpoint and halve the learning rates)",
-    )
     channels_last: bool = opt(
         True,
         "CPU: keep convolution weights channels-last (NHWC), the order oneDNN computes in "
-        "(7-12% faster steps on the default MNIST nets); values equal up to float rounding",
+        "(faster on the default MNIST nets, BENCHMARKS.md); values equal up to float rounding",
     )
-    threads: int = opt(
-        0,
-        "CPU threads of this run; 0 chooses: OMP_NUM_THREADS when you set it, else 1 for "
-        "small networks and the available cores (split among torchrun's local ranks) for "
-        "large ones",
-    )
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Range checks shared by every recipe (sizes, rates, choices)."""
+        check_ranges(self)
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"unknown schedule '{self.schedule}'{closest(self.schedule, SCHEDULES)}; "
+                "choose constant, wae or cosine"
+            )
+        if self.penalty_scope not in ("global", "local"):
+            raise ConfigError(
+                f"option 'penalty_scope' must be global or local, got '{self.penalty_scope}'"
+            )
 
 
 def fields(cfg_cls: type) -> dict[str, dataclasses.Field]:
@@ -200,9 +197,7 @@ def build_config(cfg_cls: type, *sources: dict[str, Any]) -> Any:
                     "'vegan recipes --show RECIPE' lists the options"
                 )
             values[key] = _coerce(key, value, types[key])
-    cfg = cfg_cls(**values)
-    validate(cfg)
-    return cfg
+    return cfg_cls(**values)  # a config validates itself
 
 
 _POSITIVE = ("batch_size", "log_every", "keep_checkpoints", "width", "hidden")
@@ -219,43 +214,30 @@ _NON_NEGATIVE = (
     "lam",
     "weight_decay",
 )
-
+SCHEDULES = ("constant", "wae", "cosine")
 
 #: Most hidden layers a network may have (building a model creates one module per layer).
 MAX_DEPTH = 1024
 
 
-def validate(cfg: Any) -> None:
-    """Range checks shared by every recipe (sizes, rates, lengths)."""
-    for name, value in dataclasses.asdict(cfg).items():
+def check_ranges(cfg: Any) -> None:
+    """Range checks by option name, for any options dataclass: sizes, counts, rates, betas."""
+    values = dataclasses.asdict(cfg)
+    for name, value in values.items():
         if name.endswith("depth") and isinstance(value, int) and value > MAX_DEPTH:
             raise ConfigError(f"option '{name}' must be <= {MAX_DEPTH} (layers), got {value}")
     for name in _POSITIVE:
-        if hasattr(cfg, name) and getattr(cfg, name) <= 0:
-            raise ConfigError(f"option '{name}' must be > 0, got {getattr(cfg, name)}")
+        if name in values and values[name] <= 0:
+            raise ConfigError(f"option '{name}' must be > 0, got {values[name]}")
     for name in _NON_NEGATIVE:
-        if hasattr(cfg, name) and getattr(cfg, name) < 0:
-            raise ConfigError(f"option '{name}' must be >= 0, got {getattr(cfg, name)}")
-    for name, value in dataclasses.asdict(cfg).items():
+        if name in values and values[name] < 0:
+            raise ConfigError(f"option '{name}' must be >= 0, got {values[name]}")
+    for name, value in values.items():
         if (name == "lr" or name.endswith("_lr")) and not value > 0:
             raise ConfigError(f"option '{name}' (a learning rate) must be > 0, got {value}")
-    if cfg.epochs == 0 and cfg.steps == 0:
-        raise ConfigError("the run has no length: set epochs > 0 or steps > 0")
     for name in ("beta1", "beta2"):
-        if hasattr(cfg, name) and not 0.0 <= getattr(cfg, name) < 1.0:
-            raise ConfigError(f"option '{name}' must be in [0, 1), got {getattr(cfg, name)}")
-    if cfg.schedule not in ("constant", "wae", "cosine"):
-        raise ConfigError(
-            f"unknown schedule '{cfg.schedule}'"
-            f"{closest(cfg.schedule, ('constant', 'wae', 'cosine'))}; "
-            "choose constant, wae or cosine"
-        )
-    if cfg.penalty_scope not in ("global", "local"):
-        raise ConfigError(
-            f"option 'penalty_scope' must be global or local, got '{cfg.penalty_scope}'"
-        )
-    if cfg.on_nan not in ("stop", "rollback"):
-        raise ConfigError(f"option 'on_nan' must be stop or rollback, got '{cfg.on_nan}'")
+        if name in values and not 0.0 <= values[name] < 1.0:
+            raise ConfigError(f"option '{name}' must be in [0, 1), got {values[name]}")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vegan.train.distributed import local_noise
+from vegan.parallel import local_noise
 
 
 class DeterministicDecoder(nn.Module):

@@ -44,13 +44,13 @@ from vegan.models.critics import (
     weight_clipper,
 )
 from vegan.models.decoders import DeterministicDecoder
+from vegan.models.game import OPTIMIZERS, Player
 from vegan.models.model import GenerativeModel
 from vegan.models.parts import backbone_kwargs, output_map
 from vegan.models.priors import make_prior
 from vegan.models.registry import recipe
 from vegan.nets import decoder_net
-from vegan.train.distributed import local_noise
-from vegan.train.players import OPTIMIZERS, Player
+from vegan.parallel import local_noise
 
 CriticLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
 
@@ -69,19 +69,22 @@ class DualConfig(Config):
         "auto", "critic normalisation: auto (layer for images, none for vectors), layer or none"
     )
 
+    def validate(self) -> None:
+        super().validate()
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"option 'optimizer' must be one of {', '.join(OPTIMIZERS)}")
+        if self.n_critic < 1:
+            raise ConfigError(f"option 'n_critic' must be >= 1, got {self.n_critic}")
+
 
 def generator_and_critic(
-    cfg: Any, shape: tuple[int, ...], nets: dict[str, nn.Module], name: str
+    cfg: Any, shape: tuple[int, ...], nets: dict[str, nn.Module]
 ) -> GenerativeModel:
     """Prior, generator G (a deterministic decoder) and critic T(x); no players yet.
 
     ``nets`` may hold "decoder" (or "generator") and "critic" modules
     replacing the default backbones.
     """
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ConfigError(f"option 'optimizer' must be one of {', '.join(OPTIMIZERS)}")
-    if cfg.n_critic < 1:
-        raise ConfigError(f"option 'n_critic' must be >= 1, got {cfg.n_critic}")
     prior = make_prior(cfg.prior, cfg.latent_dim, cfg.prior_scale)
     net = nets.get("decoder") or nets.get("generator")
     if net is None:
@@ -91,7 +94,7 @@ def generator_and_critic(
         nets.get("critic")
         or critic_net(shape, cfg.backbone, cfg.width, cfg.hidden, cfg.depth, cfg.critic_norm)
     )
-    return GenerativeModel(name, cfg, shape, prior, generator, None, critic=critic)
+    return GenerativeModel(cfg, shape, prior, generator, None, critic=critic)
 
 
 def _fakes(model: GenerativeModel, n: int) -> torch.Tensor:
@@ -196,6 +199,14 @@ class GANConfig(DualConfig):
         "non_saturating", "non_saturating (-log D(G(z))) or minimax (log(1 - D(G(z))), eq. (4))"
     )
 
+    def validate(self) -> None:
+        super().validate()
+        if self.generator_loss not in ("non_saturating", "minimax"):
+            raise ConfigError(
+                "option 'generator_loss' must be non_saturating or minimax, got "
+                f"'{self.generator_loss}'"
+            )
+
 
 @recipe(
     "gan",
@@ -206,11 +217,7 @@ class GANConfig(DualConfig):
 )
 def gan(cfg, shape, nets):
     """GAN: critic T maximizes eq. (4); the generator minimizes the (non-saturating) GAN loss."""
-    if cfg.generator_loss not in ("non_saturating", "minimax"):
-        raise ConfigError(
-            f"option 'generator_loss' must be non_saturating or minimax, got '{cfg.generator_loss}'"
-        )
-    model = generator_and_critic(cfg, shape, nets, "gan")
+    model = generator_and_critic(cfg, shape, nets)
     kind = cfg.generator_loss
     model.players = [
         critic_player(model, cfg, gan_critic_loss),
@@ -255,7 +262,7 @@ def wgan_critic_steps(n_critic: int) -> Callable[[int], int]:
 )
 def wgan(cfg, shape, nets):
     """WGAN: a weight-clipped critic estimates W_1 by eq. (2); G minimizes -E T(G(Z))."""
-    model = generator_and_critic(cfg, shape, nets, "wgan")
+    model = generator_and_critic(cfg, shape, nets)
     critic = model.parts["critic"]
     model.players = [
         critic_player(
@@ -283,6 +290,11 @@ class WGANGPConfig(DualConfig):
     beta2: float = opt(0.9, "Adam beta2 (WGAN-GP: 0.9)")
     gp_weight: float = opt(10.0, "weight of the gradient penalty (WGAN-GP: 10)")
 
+    def validate(self) -> None:
+        super().validate()
+        if not self.gp_weight >= 0:
+            raise ConfigError(f"option 'gp_weight' must be >= 0, got {self.gp_weight}")
+
 
 @recipe(
     "wgan-gp",
@@ -295,9 +307,7 @@ def wgan_gp(cfg, shape, nets):
     """WGAN-GP: eq. (2) with a two-sided gradient penalty on the critic; the generator minimizes -E
     T(G(Z)).
     """
-    if not cfg.gp_weight >= 0:
-        raise ConfigError(f"option 'gp_weight' must be >= 0, got {cfg.gp_weight}")
-    model = generator_and_critic(cfg, shape, nets, "wgan-gp")
+    model = generator_and_critic(cfg, shape, nets)
     model.players = [
         critic_player(model, cfg, wasserstein_critic_loss(cfg.gp_weight)),
         generator_player(model, cfg, wasserstein_generator_loss),

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from vegan.train.distributed import local_noise
+from vegan.parallel import local_noise
 
 
 class Encoding(NamedTuple):

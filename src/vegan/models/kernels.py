@@ -49,9 +49,9 @@ def check_mmd_memory(
 ) -> None:
     """Raise :class:`ResourceError` when an MMD between n and m samples cannot fit in memory."""
     need = mmd_memory(n, m, itemsize, grad)
-    from vegan.ot import _checks  # small needs return at once there (no /proc read)
+    from vegan.resources import check_allocation  # small needs return at once (no /proc read)
 
-    _checks.check_allocation(
+    check_allocation(
         need,
         device,
         f"the MMD between {n} and {m} samples",

@@ -22,7 +22,6 @@ class GenerativeModel(nn.Module):
 
     def __init__(
         self,
-        recipe: str,
         config: Any,
         sample_shape: tuple[int, ...],
         prior: Prior,
@@ -31,7 +30,8 @@ class GenerativeModel(nn.Module):
         **parts: nn.Module,
     ) -> None:
         super().__init__()
-        self.recipe, self.config, self.sample_shape = recipe, config, tuple(sample_shape)
+        # The recipe's name is set by the registry that built the model (``@recipe``).
+        self.recipe, self.config, self.sample_shape = "", config, tuple(sample_shape)
         self.prior, self.decoder, self.encoder = prior, decoder, encoder
         self.parts = nn.ModuleDict(parts)
         self.players: list = []

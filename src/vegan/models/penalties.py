@@ -26,18 +26,26 @@ from vegan.errors import ConfigError
 from vegan.models.encoders import Encoding
 from vegan.models.kernels import WAE_SCALES, mmd
 from vegan.models.priors import GaussianPrior, Prior
-from vegan.train.distributed import current, local_noise
+from vegan.parallel import current, local_noise
+
+#: Where a batch-wide penalty is computed in a distributed run (``penalty_scope``).
+SCOPES = ("global", "local")
 
 
-def batch_codes(enc: Encoding, prior: Prior, scope: str) -> tuple[torch.Tensor, torch.Tensor]:
+def codes_and_prior_draws(
+    enc: Encoding, prior: Prior, scope: str = "global"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Codes and as many prior samples, over the whole batch or this process's part.
 
     In a distributed run, ``scope="global"`` gathers the codes of every rank
     (with gradients) and draws prior samples for all of them, so a penalty
     that is not an average over samples (MMD, sliced, Sinkhorn) is the
     single-process one; ``"local"`` uses this rank's codes only. With one
-    process both are the same.
+    process both are the same. A penalty of a user's recipe that compares
+    Q_Z with P_Z should take its codes from here (docs/howto/new-recipe.md).
     """
+    if scope not in SCOPES:
+        raise ConfigError(f"penalty scope must be global or local, got '{scope}'")
     if scope == "global":
         z = current().gather(enc.z)
         return z, prior.sample(z.shape[0]).to(z.dtype)
@@ -70,13 +78,14 @@ class MMDPenalty(nn.Module):
 
     name = "mmd"
 
-    def __init__(self, kernel: str = "imq", scales: tuple[float, ...] = WAE_SCALES) -> None:
+    def __init__(
+        self, kernel: str = "imq", scales: tuple[float, ...] = WAE_SCALES, scope: str = "global"
+    ) -> None:
         super().__init__()
-        self.kernel, self.scales = kernel, tuple(scales)
-        self.scope = "global"
+        self.kernel, self.scales, self.scope = kernel, tuple(scales), scope
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
-        z, zp = batch_codes(enc, prior, self.scope)
+        z, zp = codes_and_prior_draws(enc, prior, self.scope)
         return mmd(z, zp, self.kernel, self.scales, c_base=2.0 * prior.dim * prior.variance)
 
 
@@ -85,15 +94,14 @@ class SlicedPenalty(nn.Module):
 
     name = "sw"
 
-    def __init__(self, n_projections: int = 50, p: int = 2) -> None:
+    def __init__(self, n_projections: int = 50, p: int = 2, scope: str = "global") -> None:
         super().__init__()
-        self.n_projections, self.p = n_projections, p
-        self.scope = "global"
+        self.n_projections, self.p, self.scope = n_projections, p, scope
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
         from vegan.ot.sliced import sliced_wasserstein
 
-        z, zp = batch_codes(enc, prior, self.scope)
+        z, zp = codes_and_prior_draws(enc, prior, self.scope)
         return sliced_wasserstein(z, zp, n_projections=self.n_projections, p=self.p, power=True)
 
 
@@ -107,15 +115,14 @@ class SinkhornPenalty(nn.Module):
 
     name = "sinkhorn"
 
-    def __init__(self, epsilon: float = 0.05, max_iter: int = 100) -> None:
+    def __init__(self, epsilon: float = 0.05, max_iter: int = 100, scope: str = "global") -> None:
         super().__init__()
-        self.epsilon, self.max_iter = epsilon, max_iter
-        self.scope = "global"
+        self.epsilon, self.max_iter, self.scope = epsilon, max_iter, scope
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
         from vegan.ot.sinkhorn import sinkhorn_divergence
 
-        z, zp = batch_codes(enc, prior, self.scope)
+        z, zp = codes_and_prior_draws(enc, prior, self.scope)
         eps = self.epsilon * 2.0 * prior.dim * prior.variance
         # A fixed work budget per step: a penalty needs a good gradient, not a
         # certified optimum, so convergence is not checked here.

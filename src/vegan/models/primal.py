@@ -21,13 +21,13 @@ from torch import nn
 from vegan.errors import ConfigError
 from vegan.models.config import Config, opt
 from vegan.models.fits import CostFit, NLLFit
+from vegan.models.game import Player
 from vegan.models.kernels import WAE_SCALES
 from vegan.models.model import GenerativeModel
 from vegan.models.parts import make_decoder, make_encoder
 from vegan.models.penalties import KLPenalty, MMDPenalty, SinkhornPenalty, SlicedPenalty
 from vegan.models.priors import make_prior
 from vegan.models.registry import recipe
-from vegan.train.players import Player
 
 
 @dataclass
@@ -47,31 +47,40 @@ class AutoEncoderConfig(Config):
     cost_scale: float = opt(0.05, "multiplies the cost (the WAE code used 0.05 for l2sq)")
     lam: float = opt(10.0, "weight lambda of the latent penalty, eq. (12)")
 
+    def validate(self) -> None:
+        super().validate()
+        if self.fit not in ("cost", "nll"):
+            raise ConfigError(f"option 'fit' must be cost or nll, got '{self.fit}'")
+        if self.fit == "nll" and self.decoder == "deterministic":
+            raise ConfigError("the nll fit needs a random decoder (decoder=gaussian or bernoulli)")
+
+
+def fit_term(cfg: Any) -> nn.Module:
+    """The fit term of ``cfg``: the scaled cost c(x, G(z)) (``fit = "cost"``) or -log p_G(x|z)."""
+    return CostFit(cfg.cost, cfg.cost_scale) if cfg.fit == "cost" else NLLFit()
+
 
 def autoencoder(
     cfg: Any,
     shape: tuple[int, ...],
     nets: dict[str, nn.Module],
-    penalty: nn.Module | None,
-    name: str,
+    fit: nn.Module,
+    penalty: nn.Module | None = None,
 ) -> GenerativeModel:
-    """Prior, encoder and decoder from ``cfg`` and one player minimizing fit + lam * penalty."""
+    """Prior, encoder and decoder from ``cfg``, and one player minimizing fit + lam * penalty.
+
+    ``fit`` is the first term of eq. (12) (:func:`fit_term` gives the config's;
+    a recipe may pass its own, e.g. another cost); ``penalty`` is F(Q_Z, P_Z),
+    called as ``penalty(encoding, prior)``, or None for no latent penalty.
+    """
     prior = make_prior(cfg.prior, cfg.latent_dim, cfg.prior_scale)
     encoder = make_encoder(cfg, shape, nets)
     decoder = make_decoder(cfg, shape, nets)
-    if cfg.fit == "cost":
-        fit: nn.Module = CostFit(cfg.cost, cfg.cost_scale)
-    elif cfg.fit == "nll":
-        if decoder.kind == "deterministic":
-            raise ConfigError("the nll fit needs a random decoder (decoder=gaussian or bernoulli)")
-        fit = NLLFit()
-    else:
-        raise ConfigError(f"option 'fit' must be cost or nll, got '{cfg.fit}'")
-    model = GenerativeModel(name, cfg, shape, prior, decoder, encoder, fit=fit)
+    if isinstance(fit, NLLFit) and decoder.kind == "deterministic":
+        raise ConfigError("the nll fit needs a random decoder (decoder=gaussian or bernoulli)")
+    model = GenerativeModel(cfg, shape, prior, decoder, encoder, fit=fit)
     lam = cfg.lam if penalty is not None else 0.0
     if penalty is not None:
-        if hasattr(penalty, "scope"):
-            penalty.scope = cfg.penalty_scope
         model.parts["penalty"] = penalty
     model.players = [autoencoder_player(model, lam, cfg)]
     return model
@@ -122,7 +131,7 @@ def ae(cfg, shape, nets):
     """Plain auto-encoder: minimize E c(x, G(E(x))) (eq. (12) with lam = 0); nothing ties Q_Z to
     P_Z.
     """
-    return autoencoder(cfg, shape, nets, penalty=None, name="ae")
+    return autoencoder(cfg, shape, nets, fit_term(cfg))
 
 
 @dataclass
@@ -150,7 +159,7 @@ def vae(cfg, shape, nets):
     """VAE: minimize E[-log p_G(x|z)] + lam * E_x KL(Q(Z|X=x), P_Z), the negative ELBO of eq. (5)
     at lam = 1.
     """
-    return autoencoder(cfg, shape, nets, penalty=KLPenalty(), name="vae")
+    return autoencoder(cfg, shape, nets, fit_term(cfg), KLPenalty())
 
 
 @dataclass
@@ -172,7 +181,8 @@ class WAEMMDConfig(AutoEncoderConfig):
 )
 def wae_mmd(cfg, shape, nets):
     """WAE-MMD: minimize E c(x, G(E(x))) + lam * MMD_k(Q_Z, P_Z), eq. (12) with the MMD penalty."""
-    return autoencoder(cfg, shape, nets, MMDPenalty(cfg.kernel, cfg.kernel_scales), "wae-mmd")
+    penalty = MMDPenalty(cfg.kernel, cfg.kernel_scales, scope=cfg.penalty_scope)
+    return autoencoder(cfg, shape, nets, fit_term(cfg), penalty)
 
 
 @dataclass
@@ -181,6 +191,11 @@ class SWAEConfig(AutoEncoderConfig):
 
     projections: int = opt(50, "random directions of the sliced Wasserstein penalty")
     p: int = opt(2, "order p of the sliced W_p^p penalty")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.projections < 1:
+            raise ConfigError("option 'projections' must be >= 1")
 
 
 @recipe(
@@ -192,9 +207,8 @@ class SWAEConfig(AutoEncoderConfig):
 )
 def swae(cfg, shape, nets):
     """SWAE: minimize E c(x, G(E(x))) + lam * SW_p^p(Q_Z, P_Z), eq. (12) with a sliced penalty."""
-    if cfg.projections < 1:
-        raise ConfigError("option 'projections' must be >= 1")
-    return autoencoder(cfg, shape, nets, SlicedPenalty(cfg.projections, cfg.p), "swae")
+    penalty = SlicedPenalty(cfg.projections, cfg.p, scope=cfg.penalty_scope)
+    return autoencoder(cfg, shape, nets, fit_term(cfg), penalty)
 
 
 @dataclass
@@ -204,6 +218,11 @@ class SinkhornWAEConfig(AutoEncoderConfig):
     epsilon: float = opt(0.05, "entropic regularisation, relative to 2 d_z sigma_z^2")
     sinkhorn_iters: int = opt(50, "Sinkhorn iterations per step")
     lam: float = opt(10.0, "weight lambda of the Sinkhorn penalty")
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.epsilon > 0:
+            raise ConfigError("option 'epsilon' must be > 0")
 
 
 @recipe(
@@ -217,7 +236,5 @@ def sinkhorn_wae(cfg, shape, nets):
     """Sinkhorn-WAE: minimize E c(x, G(E(x))) + lam * S_eps(Q_Z, P_Z), eq. (12) with a Sinkhorn
     penalty.
     """
-    if not cfg.epsilon > 0:
-        raise ConfigError("option 'epsilon' must be > 0")
-    pen = SinkhornPenalty(cfg.epsilon, cfg.sinkhorn_iters)
-    return autoencoder(cfg, shape, nets, pen, "sinkhorn-wae")
+    penalty = SinkhornPenalty(cfg.epsilon, cfg.sinkhorn_iters, scope=cfg.penalty_scope)
+    return autoencoder(cfg, shape, nets, fit_term(cfg), penalty)

@@ -36,37 +36,75 @@ ALIASES: dict[str, str] = {}
 
 
 def recipe(
-    name: str, config: type, side: str, equation: str, summary: str, aliases: tuple[str, ...] = ()
+    name: str,
+    config: type,
+    side: str,
+    equation: str,
+    summary: str,
+    aliases: tuple[str, ...] = (),
+    replace: bool = False,
 ) -> Callable:
-    """Register the decorated builder as recipe ``name``."""
+    """Register the decorated builder ``build(cfg, shape, nets)`` as recipe ``name``.
+
+    The registry names the model it builds (``model.recipe``): a builder
+    does not pass its name again. A built-in recipe's name (or alias) is
+    refused unless ``replace=True``; a user's recipe may be registered again
+    under its own name (re-running a notebook cell).
+    """
 
     def register(build: Callable) -> Callable:
-        RECIPES[name] = Recipe(name, config, build, side, equation, summary)
+        key = name.lower()
+        built_in = build.__module__.startswith("vegan.models.")
+        if not built_in:
+            _load_all()  # the built-in names are known before a user's recipe takes one
+        if not replace and not built_in and (key in _BUILT_IN or ALIASES.get(key) in _BUILT_IN):
+            raise ConfigError(
+                f"recipe name '{name}' is taken by a built-in recipe; choose another name "
+                "(or pass replace=True to @recipe to replace it on purpose)"
+            )
+        RECIPES[key] = Recipe(key, config, build, side, equation, summary)
         for alias in aliases:
-            ALIASES[alias] = name
+            ALIASES[alias] = key
+        if built_in:
+            _BUILT_IN.add(key)
         return build
 
     return register
 
 
+#: Names of the recipes vegan itself defines.
+_BUILT_IN: set[str] = set()
+
+
+_LOADED = False
+
+
 def _load_all() -> None:
-    # Importing the recipe modules fills the registry.
+    """Import every module of :mod:`vegan.models`: the built-in recipes register themselves.
+
+    Re-entrant: a module imported on the way may ask for the registry again
+    (the presets check their options against it) and gets every recipe.
+    """
+    global _LOADED
+    if _LOADED:
+        return
     import importlib
+    import pkgutil
 
-    from vegan.models import primal  # noqa: F401
+    import vegan.models
 
-    for name in ("adversarial", "dual"):  # model family II
-        try:
-            importlib.import_module(f"vegan.models.{name}")
-        except ModuleNotFoundError as exc:  # pragma: no cover - until those modules land
-            if exc.name != f"vegan.models.{name}":
-                raise
+    for info in pkgutil.iter_modules(vegan.models.__path__):
+        importlib.import_module(f"vegan.models.{info.name}")
+    _LOADED = True
 
 
 def get_recipe(name: str) -> Recipe:
-    """The recipe called ``name`` (or one of its aliases, e.g. ``pot`` for ``wae-gan``)."""
+    """The recipe called ``name`` (or one of its aliases, e.g. ``pot`` for ``wae-gan``).
+
+    Names are case-insensitive (``WAE-MMD`` is ``wae-mmd``).
+    """
     _load_all()
-    key = ALIASES.get(name, name)
+    key = ALIASES.get(name.lower(), name.lower())
     if key not in RECIPES:
         names = tuple(RECIPES) + tuple(ALIASES)
         raise ConfigError(
@@ -96,7 +134,7 @@ def auto_latent_dim(sample_shape: tuple[int, ...]) -> int:
 def make_config(name: str, sample_shape: tuple[int, ...], *sources: dict[str, Any]) -> Any:
     """The resolved config of recipe ``name`` for data of ``sample_shape``."""
     r = get_recipe(name)
-    cfg = build_config(r.config, *sources)
+    cfg = build_config(r.config, *sources)  # a config validates itself
     if getattr(cfg, "latent_dim", 1) == 0:
         cfg = dataclasses.replace(cfg, latent_dim=auto_latent_dim(tuple(sample_shape)))
     return cfg

@@ -9,13 +9,19 @@ range.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
 import torch
 
-from vegan.errors import ConfigError, DataError, ResourceError, ShapeError, closest
+from vegan.errors import ConfigError, DataError, ShapeError, closest
+from vegan.resources import (  # noqa: F401  (re-exported for the ot modules)
+    CHECK_ABOVE,
+    available_memory,
+    check_allocation,
+    device_memory,
+    format_bytes,
+)
 
 #: Relative tolerance on the equality of the total masses of two weight vectors.
 MASS_RTOL = 1e-6
@@ -208,54 +214,3 @@ def positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux), or None."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-#: Below this many bytes an allocation is not checked (no /proc read per training step).
-CHECK_ABOVE = 256 * 2**20
-
-
-def device_memory(device: Any = "cpu") -> int | None:
-    """Bytes free for a new allocation on ``device`` (None when unknown)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    if device.type != "cpu":
-        return None
-    return available_memory()
-
-
-def check_allocation(need: int, device: Any, what: str, fix: str) -> None:
-    """Raise :class:`ResourceError` when ``need`` bytes will not fit on ``device``.
-
-    ``what`` names the computation ("the Sinkhorn plan between 10 and 20
-    samples"), ``fix`` says what to change. Small needs are not checked.
-    """
-    if need <= CHECK_ABOVE:
-        return
-    have = device_memory(device)
-    if have is not None and need > have:
-        raise ResourceError(
-            f"{what} needs about {format_bytes(need)} but {format_bytes(have)} is available; {fix}"
-        )
-
-
-def format_bytes(n: float) -> str:
-    """Human-readable byte count (GiB/MiB)."""
-    if n >= 2**30:
-        return f"{n / 2**30:.1f} GiB"
-    return f"{n / 2**20:.0f} MiB"

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from vegan.errors import ConfigError
+from vegan.parallel import local_noise
 
 __all__ = ["dual_w1", "gradient_penalty", "clip_weights", "kr_value", "pair_slope"]
 
@@ -73,8 +74,6 @@ def gradient_penalty(
         Points at which to take the gradient, instead of random interpolates.
     """
     if interpolates is None:
-        from vegan.train.distributed import local_noise
-
         shape = [1] * (real.dim() - 1)
         eps = local_noise(lambda n: torch.rand(n, *shape, device=real.device), real.shape[0])
         interpolates = eps * real.detach() + (1.0 - eps) * fake.detach()

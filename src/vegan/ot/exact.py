@@ -29,14 +29,13 @@ Limits
 ------
 Memory is O(n m): the float64 cost matrix (8 n m bytes) plus the solver's
 own arrays and the dense plan POT always builds. Measured peaks are about 40
-bytes per entry (n = m = 5,000: 1.0 GB; n = m = 10,000: 4.0 GB; see
-BENCHMARKS.md); the check below budgets :data:`BYTES_PER_ENTRY` = 48. A
+bytes per entry (BENCHMARKS.md, "Optimal transport"); the check below
+budgets :data:`BYTES_PER_ENTRY` = 48. A
 problem whose estimate exceeds the memory available (``MemAvailable`` on
 Linux, or ``max_memory``) raises :class:`ResourceError` before anything is
 allocated: with 8 GB free the limit is about n = m = 12,900. Time grows
-faster than n^2 (MNIST in 784-D on 2 cores: about 1 s at n = 2,000, 10 to
-20 s at 5,000, 75 to 85 s at 10,000); use ``method="sinkhorn"`` or
-``"sliced"`` beyond that.
+faster than n^2 (BENCHMARKS.md, "Scaling"); use ``method="sinkhorn"`` or
+``"sliced"`` for large n.
 """
 
 from __future__ import annotations

@@ -112,8 +112,8 @@ of storing every iteration); vegan's gradient costs one kernel pass.
 
 Precision: computations run in ``dtype``, float64 by default whatever the
 input dtype (the values are returned in the input's floating dtype, so a
-float32 training graph stays float32). float32 is about 2x faster on CPU,
-but its potentials carry a relative error of about 1e-7 * max(C) / epsilon,
+float32 training graph stays float32). float32 is faster on CPU, but its
+potentials carry a relative error of about 1e-7 * max(C) / epsilon,
 so marginal tolerances much below 1e-5 may be out of reach (the solver then
 stops on stagnation); Newton steps are off by default in float32.
 """

@@ -8,6 +8,7 @@ and run the loop. ``load`` rebuilds a trained model from a run folder.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +16,20 @@ import torch
 from torch import nn
 
 from vegan.errors import ConfigError, DataError, OutputError, ResourceError, VeganError, closest
-from vegan.models.config import load_toml, to_dict
+from vegan.models.config import build_config, load_toml, to_dict
 from vegan.models.presets import resolve
 from vegan.models.registry import build, get_recipe, make_config
 from vegan.nets.layout import use_channels_last
+from vegan.parallel import init_from_env
+from vegan.plots import SamplePictures
 from vegan.train import checkpoint as ckpt
 from vegan.train import rundir
-from vegan.train.distributed import init_from_env
 from vegan.train.loop import Trainer, TrainResult
+from vegan.train.options import RUN_KEYS, RunOptions, run_dict, split_options
 from vegan.train.threads import choose_threads, count_macs, using_threads
 
-#: Options that may differ when a run is resumed (they do not change the math).
-RESUMABLE = {
-    "threads",
-    "epochs",
-    "steps",
-    "time_budget",
-    "log_every",
-    "samples_every",
-    "checkpoint_every",
-    "keep_checkpoints",
-    "eval_every",
-    "on_nan",
-}
+#: Options that may differ when a run is resumed: the run's, not the recipe's.
+RESUMABLE = RUN_KEYS
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -105,6 +97,7 @@ def fit(
     overwrite: bool = False,
     progress: bool = True,
     nets: dict[str, nn.Module] | None = None,
+    callbacks: Sequence[Any] = (),
     **options: Any,
 ):
     """Train ``recipe`` on ``data`` into run folder ``out``; returns (model, TrainResult).
@@ -130,16 +123,26 @@ def fit(
         Continue the run in ``out`` from its last checkpoint up to the total.
     nets : dict, optional
         User modules replacing default backbones ("encoder", "decoder", ...).
+    callbacks : sequence, optional
+        Called by the loop after the built-in sample pictures
+        (:mod:`vegan.train.callbacks`).
     """
     r = get_recipe(recipe)
     out = Path(out)
-    run_flags = {
-        k: v for k, v in (("epochs", epochs), ("steps", steps), ("seed", seed)) if v is not None
-    }
+    length = {k: v for k, v in (("epochs", epochs), ("steps", steps)) if v is not None}
     if epochs is not None and steps is None:
-        run_flags["steps"] = 0
+        length["steps"] = 0
     file_opts = load_toml(config) if isinstance(config, (str, Path)) else dict(config or {})
-    user = {**file_opts, **(sets or {}), **options, **run_flags}
+    sources = [
+        (f"config file {config}" if isinstance(config, (str, Path)) else "config", file_opts),
+        ("--set", dict(sets or {})),
+        ("keyword argument", dict(options)),
+        ("length/seed argument", {**length, **({"seed": seed} if seed is not None else {})}),
+    ]
+    # Each source splits into the recipe's options and the run's (length, cadence).
+    split = [(label, *split_options(r.config, values)) for label, values in sources]
+    user_model = {k: v for _, m, _ in split for k, v in m.items()}
+    user_run = {k: v for _, _, ru in split for k, v in ru.items()}
     device_ = resolve_device(device)
     ctx = init_from_env(device_.type)  # torchrun: join the process group
     if ctx.active and device_.type == "cuda":
@@ -162,47 +165,38 @@ def fit(
             )
         stored = info["config"]
         _check_preset_unchanged(out, info, preset)
-        changed = {
-            k: v
-            for k, v in make_config(r.name, tuple(info["sample_shape"]), user).__dict__.items()
-            if k in user and stored.get(k) != _jsonable(v)
-        }
-        fixed = sorted(set(changed) - RESUMABLE)
-        if fixed:
-            k = fixed[0]
+        asked = make_config(r.name, tuple(info["sample_shape"]), user_model).__dict__
+        changed = {k: asked[k] for k in user_model if stored.get(k) != _jsonable(asked[k])}
+        if changed:
+            k = sorted(changed)[0]
             raise ConfigError(
                 f"option '{k}' cannot change on --resume (the run has "
                 f"{stored.get(k)!r}, asked {changed[k]!r}); start a new run instead"
             )
         train, held, spec = _training_data(info["data"], stored.get("seed", 0))
-        cfg = make_config(
-            r.name,
-            tuple(train.sample_shape),
-            stored,
-            {k: v for k, v in user.items() if k in RESUMABLE},
-        )
+        cfg = make_config(r.name, tuple(train.sample_shape), stored)
+        run_opts = build_config(RunOptions, info["run"], user_run)
+        record = info.get("preset")
     else:
         if resume and ctx.is_main:
             print(f"vegan: no run in '{out}' yet; starting a new one", flush=True)
-        seed_ = user.get("seed", 0)
+        seed_ = user_model.get("seed", 0)
         train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
         resolved = resolve(
-            r.name,
-            tuple(train.sample_shape),
-            preset,
-            (f"config file {config}" if isinstance(config, (str, Path)) else "config", file_opts),
-            ("--set", dict(sets or {})),
-            ("keyword argument", dict(options)),
-            ("length/seed argument", run_flags),
+            r.name, tuple(train.sample_shape), preset, *[(lab, m) for lab, m, _ in split]
         )
         cfg = resolved.config
+        run_opts = build_config(RunOptions, user_run)
+        for label, _, run_values in split:
+            resolved.origins.update({k: label for k in run_values})
+        record = resolved.record()
     _validate_tensor(train.x)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
     # Fail on a shape the networks cannot take, before any write; count the work of a step.
     macs = count_macs(model, lambda: _probe(model, train.x[:2])) * cfg.batch_size
-    threads = choose_threads(cfg.threads, macs)
+    threads = choose_threads(run_opts.threads, macs)
     _check_batch_memory(model, min(cfg.batch_size, len(train.x)), device_)
     if fresh:
         rundir.check_new(out, overwrite=overwrite)
@@ -217,11 +211,12 @@ def fit(
                     spec,
                     tuple(train.sample_shape),
                     to_dict(cfg),
+                    run_dict(run_opts),
                     {
                         "n_train": len(train.x),
                         "world_size": ctx.world,
                         "threads": threads.as_dict(),
-                        "preset": resolved.record(),
+                        "preset": record,
                     },
                 )
             except OutputError:  # e.g. a full disk: leave no empty folder behind
@@ -232,15 +227,9 @@ def fit(
     reference = (
         train.x[:2000].reshape(min(2000, len(train.x)), -1).numpy() if train.x.dim() == 2 else None
     )
+    pictures = SamplePictures(held.x if held else None, reference)
     trainer = Trainer(
-        model,
-        train.x,
-        out,
-        cfg,
-        device_,
-        x_show=held.x if held else None,
-        progress=progress,
-        reference=reference,
+        model, train.x, out, run_opts, device_, callbacks=[pictures, *callbacks], progress=progress
     )
     with using_threads(threads.threads):
         result: TrainResult = trainer.fit(resume=resume)
@@ -314,7 +303,7 @@ def check_model_memory(
     the GPU's free memory), else :class:`ResourceError`. Returns the model's
     bytes (0 when it could not be estimated).
     """
-    from vegan.ot._checks import format_bytes
+    from vegan.resources import format_bytes
 
     r = get_recipe(recipe)
     asked = _AskedNets(nets or {})
@@ -335,7 +324,7 @@ def check_model_memory(
     tensors = [*meta.parameters(), *meta.buffers()]
     n_params = sum(p.numel() for p in meta.parameters())
     size = sum(t.numel() * t.element_size() for t in tensors)
-    from vegan.ot._checks import device_memory
+    from vegan.resources import device_memory
 
     have = device_memory(device)
     if have is not None and copies * size > have:

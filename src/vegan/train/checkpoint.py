@@ -394,3 +394,102 @@ def load_model_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor])
                 "recipe or network size"
             )
     model.load_state_dict(saved, strict=True)
+
+
+def training_state(
+    model: torch.nn.Module,
+    players: list,
+    optimizers: list,
+    device: torch.device,
+    *,
+    step: int,
+    epoch: float,
+    sampler: dict[str, Any],
+    lr_scale: float,
+    rollbacks: int,
+    seconds: float,
+    config: dict[str, Any],
+    options: dict[str, Any],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and the JSON state of a checkpoint: weights, optimizers, RNG, sampler."""
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    optim_meta = {}
+    for player, opt in zip(players, optimizers):
+        t, meta = optimizer_to_flat(player.name, opt)
+        tensors.update(t)
+        optim_meta[player.name] = meta
+    rng = {"torch": b64(torch.get_rng_state())}
+    if device.type == "cuda":
+        rng["cuda"] = [b64(s) for s in torch.cuda.get_rng_state_all()]
+    state = {
+        "epoch": epoch,
+        "players": [p.name for p in players],
+        "optimizers": optim_meta,
+        "rng": rng,
+        "sampler": sampler,
+        "lr_scale": lr_scale,
+        "rollbacks": rollbacks,
+        "seconds": seconds,
+        "recipe": getattr(model, "recipe", ""),
+        "config": config,
+        "run": options,
+    }
+    return tensors, state
+
+
+@dataclass
+class Resumed:
+    """What a checkpoint gives back besides the weights and optimizer states."""
+
+    step: int
+    sampler: Any
+    lr_scale: float
+    rollbacks: int
+    seconds: float
+
+
+def restore_training_state(
+    c: Checkpoint, model: torch.nn.Module, players: list, optimizers: list, device: torch.device
+) -> Resumed:
+    """Load model, optimizers and RNG from checkpoint ``c`` after validating every field."""
+    s = c.state
+    recipe = getattr(model, "recipe", "")
+    if s.get("recipe") != recipe:
+        raise CheckpointError(
+            f"checkpoint '{c.path}' is from recipe '{s.get('recipe')}', not '{recipe}'"
+        )
+    if s.get("players") != [p.name for p in players]:
+        raise CheckpointError(
+            f"checkpoint '{c.path}' has players {s.get('players')}, "
+            f"this recipe has {[p.name for p in players]}"
+        )
+    load_model_tensors(model, c.tensors)
+    optim_meta = s.get("optimizers")
+    if not isinstance(optim_meta, dict):
+        raise CheckpointError(f"checkpoint '{c.path}' has no optimizer state")
+    for player, opt in zip(players, optimizers):
+        optimizer_from_flat(player.name, opt, c.tensors, optim_meta.get(player.name))
+    rng = s.get("rng")
+    if not isinstance(rng, dict):
+        raise CheckpointError(f"checkpoint '{c.path}' has no RNG state")
+    try:
+        torch.set_rng_state(unb64(rng.get("torch")))
+        if device.type == "cuda" and isinstance(rng.get("cuda"), list):
+            torch.cuda.set_rng_state_all([unb64(r) for r in rng["cuda"]])
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint '{c.path}' has an invalid RNG state") from exc
+    lr_scale, rollbacks = s.get("lr_scale", 1.0), s.get("rollbacks", 0)
+    if (
+        not isinstance(lr_scale, int | float)
+        or not 0 < lr_scale <= 1
+        or not isinstance(rollbacks, int)
+    ):
+        raise CheckpointError(f"checkpoint '{c.path}' has an invalid learning-rate state")
+    secs = s.get("seconds", 0.0)
+    return Resumed(
+        c.step,
+        s.get("sampler"),
+        float(lr_scale),
+        rollbacks,
+        float(secs) if isinstance(secs, int | float) else 0.0,
+    )

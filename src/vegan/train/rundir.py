@@ -28,7 +28,10 @@ from vegan.errors import CheckpointError, OutputError, RunDirError
 from vegan.io import atomic_write_json
 
 RUN_FILE = "run.json"
-RUN_FORMAT = "vegan-run/1"
+#: run.json keeps the recipe's options under "config" and the run's under "run".
+RUN_FORMAT = "vegan-run/2"
+#: The first format: every option under "config" (read, and upgraded, by read_run_info).
+RUN_FORMAT_1 = "vegan-run/1"
 #: The temporary file of an atomic write (``vegan.io.atomic_write``) cut short by a kill.
 _TEMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
 #: Files of a run folder (and of its subfolders) whose stale temporary files are debris.
@@ -127,9 +130,10 @@ def write_run_info(
     data: str,
     sample_shape: tuple[int, ...],
     config: dict[str, Any],
+    run: dict[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write run.json: what trained (recipe, data, sample shape, options) and with which vegan."""
+    """Write run.json: what trained (recipe, data, sample shape, its options, the run's options)."""
     atomic_write_json(
         Path(run_dir) / RUN_FILE,
         {
@@ -139,9 +143,27 @@ def write_run_info(
             "data": data,
             "sample_shape": list(sample_shape),
             "config": config,
+            "run": run,
             **(extra or {}),
         },
     )
+
+
+def upgrade_run_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A run.json of the first format (every option under "config") in today's layout."""
+    if info.get("format") != RUN_FORMAT_1:
+        return info
+    from vegan.train.options import RUN_KEYS
+
+    config = info.get("config")
+    if not isinstance(config, dict):
+        return info  # refused by the field checks
+    return {
+        **info,
+        "format": RUN_FORMAT,
+        "config": {k: v for k, v in config.items() if k not in RUN_KEYS},
+        "run": {k: v for k, v in config.items() if k in RUN_KEYS},
+    }
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
@@ -161,13 +183,15 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"'{path}' is not readable JSON ({exc}); the run is corrupted"
         ) from exc
-    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+    if not isinstance(info, dict) or info.get("format") not in (RUN_FORMAT, RUN_FORMAT_1):
         raise CheckpointError(f"'{path}' is not a vegan run description ({RUN_FORMAT})")
+    info = upgrade_run_info(info)
     shape = info.get("sample_shape")
     if (
         not isinstance(info.get("recipe"), str)
         or not isinstance(info.get("data"), str)
         or not isinstance(info.get("config"), dict)
+        or not isinstance(info.get("run"), dict)
         or not isinstance(shape, list)
         or not shape
         or not all(isinstance(s, int) and 0 < s <= 1 << 20 for s in shape)

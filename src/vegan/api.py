@@ -1,0 +1,25 @@
+"""The public face: :func:`fit` trains with the built-in evaluation plugged in; :func:`load`.
+
+``vegan.fit`` is :func:`vegan.train.api.fit` with the periodic evaluation
+(:class:`vegan.eval.quick.QuickEval`, every ``eval_every`` epochs) before
+the user's callbacks: training itself knows nothing of evaluation, and this
+module, above both, joins them. ``vegan train`` calls it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from vegan.eval.quick import QuickEval
+from vegan.train import api as _train
+from vegan.train.api import load
+
+
+@functools.wraps(_train.fit)
+def fit(*args: Any, callbacks: Sequence[Any] = (), **kwargs: Any):
+    return _train.fit(*args, callbacks=[QuickEval(), *callbacks], **kwargs)
+
+
+__all__ = ["fit", "load"]

@@ -1,0 +1,94 @@
+"""How a run goes: its length, its cadence, its limits (the options that may change on resume).
+
+A recipe's config (:mod:`vegan.models.config`) says what is trained; these
+options say for how long, how often the run logs, draws and saves, and what
+it does on a non-finite loss. They are the only options a resumed run may
+change: none of them changes the computation of a step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from vegan.errors import ConfigError, closest
+from vegan.models.config import check_ranges, fields, opt
+
+
+@dataclass
+class RunOptions:
+    """The run's length and cadence (every recipe has them)."""
+
+    epochs: int = opt(10, "training length in epochs (total, not added on --resume)")
+    steps: int = opt(0, "training length in steps; overrides epochs when > 0")
+    time_budget: float = opt(
+        0.0,
+        "stop after this many seconds of training (0: no limit); "
+        "the run ends with a checkpoint as if its length were reached",
+    )
+    log_every: int = opt(50, "steps between logged lines in metrics.jsonl")
+    checkpoint_every: int = opt(0, "steps between checkpoints; 0 means at the end of every epoch")
+    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
+    samples_every: int = opt(
+        1, "epochs between sample and reconstruction grids (0: only at the end)"
+    )
+    eval_every: int = opt(0, "epochs between quick evaluations logged to metrics.jsonl (0: off)")
+    on_nan: str = opt(
+        "stop",
+        "on a non-finite loss: stop, or rollback (reload the last "
+        "checkpoint and halve the learning rates)",
+    )
+    threads: int = opt(
+        0,
+        "CPU threads of this run; 0 chooses: OMP_NUM_THREADS when you set it, else 1 for "
+        "small networks and the available cores (split among torchrun's local ranks) for "
+        "large ones",
+    )
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Ranges, a length, and the choices of ``on_nan``."""
+        check_ranges(self)
+        if self.epochs == 0 and self.steps == 0:
+            raise ConfigError("the run has no length: set epochs > 0 or steps > 0")
+        if self.on_nan not in ("stop", "rollback"):
+            raise ConfigError(f"option 'on_nan' must be stop or rollback, got '{self.on_nan}'")
+
+    def total_steps(self, per_epoch: int) -> int:
+        """The run's length in steps, with ``per_epoch`` steps to an epoch."""
+        return self.steps if self.steps > 0 else self.epochs * per_epoch
+
+
+#: The options of :class:`RunOptions`, which a resumed run may change.
+RUN_KEYS = frozenset(fields(RunOptions))
+
+
+def split_options(config_cls: type, values: dict[str, Any]) -> tuple[dict, dict]:
+    """Split user options into (the recipe's config, the run's options).
+
+    An option that is neither is a one-line :class:`ConfigError` naming the
+    closest known option of either half.
+    """
+    known = fields(config_cls)
+    model, run = {}, {}
+    for key, value in values.items():
+        k = key.replace("-", "_")
+        if k in RUN_KEYS:
+            run[k] = value
+        elif k in known:
+            model[k] = value
+        else:
+            names = (*known, *RUN_KEYS)
+            raise ConfigError(
+                f"unknown option '{k}'{closest(k, names)} for this recipe; "
+                "'vegan recipes --show RECIPE' lists the options"
+            )
+    return model, run
+
+
+def run_dict(opts: RunOptions) -> dict[str, Any]:
+    """A JSON-ready dict of the run options."""
+    return dataclasses.asdict(opts)
