@@ -215,7 +215,11 @@ def swae(cfg, shape, nets):
 class SinkhornWAEConfig(AutoEncoderConfig):
     """Options of Sinkhorn-WAE: the auto-encoder's plus the Sinkhorn epsilon and budget."""
 
-    epsilon: float = opt(0.05, "entropic regularisation, relative to 2 d_z sigma_z^2")
+    epsilon: float = opt(
+        0.05,
+        "entropic regularisation as a fraction of 2 d_z sigma_z^2 (the prior's mean squared "
+        "distance between two codes); vegan.ot.sinkhorn's epsilon is absolute",
+    )
     sinkhorn_iters: int = opt(50, "Sinkhorn iterations per step")
     lam: float = opt(10.0, "weight lambda of the Sinkhorn penalty")
 
