@@ -61,11 +61,11 @@ def main() -> None:
         f"exact {vegan.wasserstein(u, w, cost='l2sq'):.6f}"
     )
 
-    a = rng.normal(size=(1000, 2))
-    b = a + np.array([0.6, 0.8])  # |v| = 1
+    x = rng.normal(size=(1000, 2))
+    y = x + np.array([0.6, 0.8])  # |v| = 1
     for constraint in ("gp", "clip"):
-        est = dual_w1(a, b, constraint=constraint, steps=CRITIC_STEPS, seed=0)
-        exact = vegan.wasserstein(a, b, cost="l2")
+        est = dual_w1(x, y, constraint=constraint, steps=CRITIC_STEPS, seed=0)
+        exact = vegan.wasserstein(x, y, cost="l2")
         print(f"dual W1 ({constraint}): {est:.4f}   exact W1: {exact:.4f}")
 
 

@@ -39,4 +39,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'vegan' has no attribute '{name}'")
 
 
+def __dir__() -> list[str]:
+    """The module's names with the lazy shortcuts, so completion finds ``vegan.fit``."""
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = ["VeganError", "__version__", *_LAZY]

@@ -109,17 +109,23 @@ class SamplePictures:
     def __init__(self, heldout: torch.Tensor | None = None, reference=None) -> None:
         self.heldout, self.reference = heldout, reference
 
-    def on_epoch_end(self, run) -> None:
+    def on_epoch_end(self, run) -> dict[str, Path] | None:
         every = run.options.samples_every
         epoch = int(round(run.epoch))  # called at the end of an epoch: a whole number
         if every and epoch % every == 0:
-            self.draw(run, epoch)
+            return self.draw(run, epoch)
+        return None
 
-    def on_end(self, run) -> None:
-        self.draw(run, None)
+    def on_end(self, run) -> dict[str, Path]:
+        return self.draw(run, None)
 
-    def draw(self, run, epoch: int | None) -> None:
-        """Write the pictures of the model now (``epoch`` None: only the latest files)."""
+    def draw(self, run, epoch: int | None) -> dict[str, Path]:
+        """Write the pictures of the model now (``epoch`` None: only the latest files).
+
+        Returns the files written, ``{"samples": path, "reconstructions": path}``
+        (the epoch's own files when ``epoch`` is given), for the callbacks after
+        this one (:attr:`vegan.train.callbacks.RunView.pictures`).
+        """
         model, device, data = run.model, run.device, run.data
         shown = (self.heldout if self.heldout is not None else data[:32])[:32]
         shown = shown.to(device, torch.float32)
@@ -140,6 +146,7 @@ class SamplePictures:
             targets.append(folder / "samples" / tag)
         for t in targets:
             save_samples_picture(samples, t, reference=self.reference, title=title)
+        written = {"samples": targets[-1]}
         if recon is not None:
             both = torch.cat([shown.cpu(), recon.cpu()])
             rtargets = [folder / "reconstructions.png"]
@@ -148,3 +155,5 @@ class SamplePictures:
                 rtargets.append(folder / "recon" / tag)
             for t in rtargets:
                 save_image_grid(both, t, nrow=16)
+            written["reconstructions"] = rtargets[-1]
+        return written

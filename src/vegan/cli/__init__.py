@@ -14,7 +14,7 @@ import importlib
 import sys
 
 from vegan import __version__
-from vegan.errors import VeganError
+from vegan.errors import VeganError, command_line
 
 #: Subcommand modules, in the order ``vegan --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "recipes",
     "eval",
     "report",
+    "export",
     "zoo",
     "experiment",
     "distance",
@@ -59,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show full tracebacks instead of one-line errors"
     )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=None,
+        metavar="MODULE",
+        help=IMPORT_HELP,
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -68,7 +77,56 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub, _Formatter)
+        if name in USES_RECIPES:
+            sub.choices[name].add_argument(
+                "--import",
+                dest="imports_here",
+                action="append",
+                default=argparse.SUPPRESS,
+                metavar="MODULE",
+                help=IMPORT_HELP,
+            )
     return parser
+
+
+#: Commands that take a recipe or a run folder: they accept --import (user recipes).
+USES_RECIPES = (
+    "train",
+    "sample",
+    "reconstruct",
+    "encode",
+    "recipes",
+    "eval",
+    "report",
+    "zoo",
+    "export",
+)
+
+IMPORT_HELP = (
+    "import a Python module or .py file first, e.g. one that registers your own recipes "
+    "with @recipe (repeatable; also VEGAN_IMPORT=MOD1:MOD2). Installed packages provide "
+    "recipes through the 'vegan.recipes' entry-point group instead"
+)
+
+
+def import_named_modules(args: argparse.Namespace) -> None:
+    """Import the modules the user named: ``VEGAN_IMPORT``, then every ``--import``.
+
+    Nothing else is imported but installed packages' ``vegan.recipes`` entry
+    points: a run folder's ``run.json`` names the module of its recipe, and
+    the error for a missing recipe repeats that name, but vegan does not
+    import a module on a run folder's word
+    (:func:`vegan.models.registry.run_recipe`).
+    """
+    import os
+
+    from vegan.models.registry import import_user_module
+
+    env = os.environ.get("VEGAN_IMPORT", "")
+    for spec in [s for s in env.split(os.pathsep) if s.strip()]:
+        import_user_module(spec, "VEGAN_IMPORT")
+    for spec in [*(getattr(args, "imports", None) or []), *getattr(args, "imports_here", [])]:
+        import_user_module(spec, "--import")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if not argv or argv == ["--debug"] else 2
     try:
-        code = int(args.func(args) or 0)
+        with command_line():  # messages name flags (--resume), not arguments (resume=True)
+            import_named_modules(args)
+            code = int(args.func(args) or 0)
     except VeganError as exc:
         if args.debug:
             raise

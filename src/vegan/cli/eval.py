@@ -27,7 +27,9 @@ samples and a seed:
                  vs prior (MMD^2, exact W2^2, with prior-vs-prior references),
                  and the -ELBO for VAE/AVB.
 
-The result is saved to RUN/eval.json (reports reuse it) unless --no-save.
+The result is saved to RUN/eval.json (reports reuse it) unless --no-save;
+a run trained with --set log_to=... also sends it to those trackers (the
+same TensorBoard, MLflow or W&B run, as final/<metric>).
 """
 
 
@@ -40,7 +42,11 @@ def register(sub, formatter) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="run folder made by 'vegan train'")
     p.add_argument(
-        "--n", type=positive_int, default=2000, help="samples per side (generated and held-out)"
+        "--n",
+        type=positive_int,
+        default=None,
+        help="samples per side, generated and held-out (default: min(2000, the held-out "
+        "split's size); a larger --n is an error)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and projections")
     p.add_argument(
@@ -76,8 +82,25 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(args.run_dir, options, log=None if args.json else log)
     if not args.no_save:
         save_evaluation(args.run_dir, result)
+        _send_to_trackers(args.run_dir, result)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
         print(format_evaluation(result))
     return 0
+
+
+def _send_to_trackers(run_dir: str, result) -> None:
+    """Log the saved evaluation to the run's trackers (``log_to``); a failure only warns."""
+    from vegan.errors import VeganError
+    from vegan.track import log_evaluation
+
+    try:
+        done = log_evaluation(run_dir, result)
+    except Exception as exc:  # noqa: BLE001 - eval.json is written; a tracker only warns
+        why = str(exc) if isinstance(exc, VeganError) else f"{type(exc).__name__}: {exc}"
+        first = why.strip().splitlines()[0] if why.strip() else type(exc).__name__
+        print(f"vegan: warning: evaluation not sent to the trackers: {first}", file=sys.stderr)
+        return
+    if done:
+        print(f"vegan: evaluation logged to {', '.join(done)}", file=sys.stderr, flush=True)

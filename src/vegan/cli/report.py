@@ -42,7 +42,12 @@ def register(sub, formatter) -> None:
         default=argparse.SUPPRESS,
         help="html (self-contained) or md (Markdown + PNG files); default from --out's suffix",
     )
-    p.add_argument("--n", type=positive_int, default=2000, help="evaluation samples per side")
+    p.add_argument(
+        "--n",
+        type=positive_int,
+        default=None,
+        help="evaluation samples per side (default: min(2000, the held-out split's size))",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and pictures")
     p.add_argument("--k", type=positive_int, default=3, help="neighbours of precision/recall")
     p.add_argument("--title", default="vegan report", help="title of the page")

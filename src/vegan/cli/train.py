@@ -18,7 +18,13 @@ records the resolved values and where each came from; 'vegan recipes
 
 --epochs/--steps are the run's totals: with --resume the run continues from
 its last checkpoint up to that total (on CPU, with the same seed and options,
-the result is bit-identical to an uninterrupted run).
+the result is bit-identical to an uninterrupted run); a run already at the
+total trains nothing. --resume on a folder that holds no run is an error
+that names the runs beside it.
+
+Your own recipes (registered with @recipe) are found through --import
+MODULE (a module name or a .py file; also VEGAN_IMPORT) or, for installed
+packages, the 'vegan.recipes' entry-point group.
 
 examples:
   vegan train wae-mmd --data mnist --out runs/wae --epochs 20
@@ -73,7 +79,10 @@ def register(sub, formatter) -> None:
         "'vegan recipes --show RECIPE' lists the options",
     )
     p.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last checkpoint (an error when --out holds "
+        "no run)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="delete the run in --out and start over"
@@ -131,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
         shutdown(sync=ok)
     if not is_main:
         return 0
+    from vegan.train.api import NothingToDo
+
+    if isinstance(result, NothingToDo):
+        return 0  # fit said "nothing to do: the run is already at step N"
     last = ", ".join(
         f"{k} {v:.4g}" for k, v in result.last.items() if "/" in k and not k.endswith("/lr")
     )

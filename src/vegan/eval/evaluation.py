@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from vegan.errors import ConfigError
+from vegan.errors import ConfigError, flag
 from vegan.eval import metrics as M
 
 #: File a run's evaluation is saved to (``vegan eval`` writes it; reports read it).
@@ -47,9 +47,12 @@ class EvalOptions:
 
     One object carries these from the command line (``vegan eval``, ``vegan
     report``, ``vegan zoo``) to :func:`evaluate` and :func:`evaluate_model`.
+    ``n = None`` (the default) evaluates on min(``DEFAULT_N``, the held-out
+    split's size) samples (:func:`choose_n`); an ``n`` larger than the
+    held-out split is an error.
     """
 
-    n: int = DEFAULT_N
+    n: int | None = None
     seed: int = 0
     k: int = DEFAULT_K
     features: bool = True
@@ -57,10 +60,12 @@ class EvalOptions:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        if self.n < 2:
-            raise ConfigError(f"--n must be at least 2 (a sample, not a point), got {self.n}")
+        if self.n is not None and self.n < 2:
+            raise ConfigError(
+                f"{flag('n', None)} must be at least 2 (a sample, not a point), got {self.n}"
+            )
         if self.k < 1:
-            raise ConfigError(f"--k must be at least 1, got {self.k}")
+            raise ConfigError(f"{flag('k', None)} must be at least 1, got {self.k}")
 
 
 @dataclass
@@ -142,22 +147,58 @@ def _quiet(_: str) -> None:
 # ---------------------------------------------------------------------------- data
 
 
-def eval_data(spec: str, n: int, seed: int, run_seed: int = 0):
+def choose_n(n: int | None, available: int | None, spec: str) -> int:
+    """The number of samples per side: ``n``, or min(``DEFAULT_N``, ``available``) when None.
+
+    ``available`` is the size of the held-out split (None: as many as asked,
+    e.g. fresh draws of a toy distribution). An explicit ``n`` above it is a
+    :class:`ConfigError` that says the largest ``n`` that works.
+    """
+    if n is None:
+        return DEFAULT_N if available is None else min(DEFAULT_N, available)
+    if available is not None and available < n:
+        raise ConfigError(
+            f"the held-out split of '{spec}' has {available} samples, fewer than "
+            f"{flag('n', n)}; use {flag('n', available)} or less (or leave it out: the default "
+            f"is min({DEFAULT_N}, the held-out size))"
+        )
+    return n
+
+
+def n_note(n: int | None, used: int) -> str:
+    """How ``used`` samples per side were chosen, for people (printed by ``vegan eval``)."""
+    if n is not None:
+        return f"n = {used} (asked)"
+    rule = f"the default n is min({DEFAULT_N}, the held-out size)"
+    if used < DEFAULT_N:
+        return f"n = {used}, the whole held-out split ({rule})"
+    return f"n = {used} ({rule})"
+
+
+def resolve_n(spec: str, n: int | None, run_seed: int = 0) -> int:
+    """The n that :func:`eval_data` takes for ``spec`` (an explicit ``n`` is checked)."""
+    from vegan.data import load_dataset
+
+    if spec.lower().startswith("toy:"):
+        return choose_n(n, None, spec)
+    return choose_n(n, len(load_dataset(spec, "heldout", seed=run_seed)), spec)
+
+
+def eval_data(spec: str, n: int | None, seed: int, run_seed: int = 0):
     """(held-out x (n, ...), train reference x (<= n, ...), held-out Dataset) for ``spec``.
 
     The held-out sample is the first ``n`` items of the split (for toy data, ``n``
     fresh points drawn with the run's seed); the reference is ``n`` train items
-    chosen with ``seed``.
+    chosen with ``seed``. ``n = None`` takes min(``DEFAULT_N``, the split's
+    size) (:func:`choose_n`): the n used is ``len`` of the first array.
     """
     from vegan.data import load_dataset
 
     toy = spec.lower().startswith("toy:")
+    if toy:
+        n = choose_n(n, None, spec)
     held = load_dataset(spec, "heldout", n=n if toy else None, seed=run_seed)
-    if len(held) < n:
-        raise ConfigError(
-            f"the held-out split of '{spec}' has {len(held)} samples, fewer than --n {n}; "
-            f"use --n {len(held)} or less"
-        )
+    n = choose_n(n, len(held), spec)
     if not toy:
         held.x, held.y = held.x[:n], None if held.y is None else held.y[:n]
     train = load_dataset(spec, "train", n=n if toy else None, seed=run_seed)
@@ -193,7 +234,9 @@ def evaluate(
             "to load; use vegan.eval.evaluate_model(model, heldout, reference) from Python"
         )
     held, ref, _ = eval_data(spec, opts.n, opts.seed, int(model.config.seed))
+    log(n_note(opts.n, len(held)))
     result = evaluate_model(model, held, ref, dataset=spec, options=opts, log=log)
+    result.settings["n"] = n_note(opts.n, len(held))
     result.run = str(run_dir)
     result.step = model.info.get("step")
     result.seconds = round(time.perf_counter() - t0, 2)
@@ -239,7 +282,7 @@ def evaluate_model(
         if held.dim() == 4:
             _inception(gen, held, opts.inception, log).into(out)
     else:
-        out.skipped["features"] = "feature metrics turned off (--no-features)"
+        out.skipped["features"] = f"feature metrics turned off ({flag('no-features')})"
     _primal_metrics(model, held, seed, log).into(out)
     out.seconds = round(time.perf_counter() - t0, 2)
     return out
@@ -328,7 +371,7 @@ def _inception(gen, held, inception, log) -> Part:
 
     part = Part()
     if not inception:
-        part.skipped["fid_inception"] = "turned off (--no-inception)"
+        part.skipped["fid_inception"] = f"turned off ({flag('no-inception')})"
         return part
     why = inc.unavailable()
     if why is None and held.shape[1] not in (1, 3):
@@ -405,7 +448,10 @@ __all__ = [
     "EVAL_FILE",
     "EvalOptions",
     "Evaluation",
+    "choose_n",
     "eval_data",
+    "n_note",
+    "resolve_n",
     "evaluate",
     "evaluate_model",
     "load_evaluation",

@@ -28,7 +28,13 @@ import torch
 
 from vegan.errors import ConfigError
 from vegan.eval import figures as figs
-from vegan.eval.evaluation import EvalOptions, evaluate, load_evaluation, save_evaluation
+from vegan.eval.evaluation import (
+    EvalOptions,
+    evaluate,
+    load_evaluation,
+    resolve_n,
+    save_evaluation,
+)
 from vegan.eval.report_html import render_html
 from vegan.eval.report_md import render_markdown
 from vegan.eval.report_model import GROUPS, Figure, RunReport, table_model
@@ -66,10 +72,12 @@ def collect(
     info = model.info
     spec = info["data"]
     ev = load_evaluation(path) if reuse else None
+    if ev is not None and (n is None and spec != "array"):
+        n = resolve_n(spec, None, int(model.config.seed))  # what a new evaluation would take
     if ev is not None and (ev.step != info.get("step") or ev.n != n or ev.seed != seed):
         ev = None
     if ev is None:
-        log(f"{path}: evaluating (n = {n})")
+        log(f"{path}: evaluating")
         ev = evaluate(path, opts, log=lambda s: log(f"{path}: {s}"))
         if save:
             save_evaluation(path, ev)

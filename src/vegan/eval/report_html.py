@@ -7,7 +7,7 @@ import datetime as _dt
 import html
 
 from vegan.eval.names import METRICS
-from vegan.eval.report_model import NOTE, Figure, RunReport, fmt_seconds, options_text, table_model
+from vegan.eval.report_model import Figure, RunReport, fmt_seconds, notes, options_text, table_model
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;
@@ -48,7 +48,7 @@ def render_html(reports: list[RunReport], title: str = "vegan report") -> str:
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">vegan {e(__version__)} &middot; '
         f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} &middot; {len(reports)} run(s)</p>",
-        f'<p class="note">{e(NOTE)}</p>',
+        *[f'<p class="note">{e(note)}</p>' for note in notes(reports)],
     ]
     for t in table_model(reports):
         parts.append(f'<h3>{e(t["title"])}</h3><div class="wide"><table><thead><tr>')

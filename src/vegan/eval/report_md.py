@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from vegan.eval.names import METRICS
-from vegan.eval.report_model import NOTE, RunReport, fmt_seconds, options_text, table_model
+from vegan.eval.report_model import RunReport, fmt_seconds, notes, options_text, table_model
 
 
 def _md_escape(s: str) -> str:
@@ -22,9 +22,9 @@ def render_markdown(reports: list[RunReport], files_dir: str, title: str = "vega
         f"vegan {__version__}, {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
         f"{len(reports)} run(s).",
         "",
-        f"> {NOTE}",
-        "",
     ]
+    for note in notes(reports):
+        lines += [f"> {note}", ""]
     files: dict[str, bytes] = {}
     for t in table_model(reports):
         lines += [f"### {t['title']}", ""]

@@ -27,12 +27,39 @@ GROUPS: list[tuple[str, list[str]]] = [
 #: Metrics whose reference is shown inside each cell (it depends on the run, e.g. on d_z).
 INLINE_REFERENCE = ("codes_mmd", "codes_w2sq")
 
-NOTE = (
+#: What every report says: transport numbers are read against real-vs-real references.
+REFERENCE_NOTE = (
+    "Each transport metric is estimated from n samples: read it beside the real-vs-real "
+    "reference row (the same number between n training and n held-out points), the value "
+    "the data itself reaches at this n."
+)
+#: For runs on images: pixel-space transport rewards blur.
+PIXEL_NOTE = (
     "Pixel-space transport rewards blur: a model whose samples are smooth averages can score "
     "below two real samples. Read W2/W1 beside the real-vs-real reference and the sharpness, "
-    "and never rank models on pixel W2 alone. FD is computed in the features of vegan's own "
-    "MNIST classifier; it is not Inception FID."
+    "and never rank models on pixel W2 alone."
 )
+#: For runs with the feature-space metrics of vegan's MNIST classifier.
+FEATURES_NOTE = (
+    "FD is computed in the features of vegan's own MNIST classifier; it is not Inception FID."
+)
+#: For runs on toy mixtures (modes and high-quality samples).
+MODES_NOTE = (
+    "A sample is high quality when it lies within 3 standard deviations of its nearest mode; "
+    "a mode is covered when it gets at least 20 % of its fair share of high-quality samples."
+)
+
+
+def notes(reports: list[RunReport]) -> list[str]:
+    """The notes that apply to the runs of a report (no pixel or MNIST notes for 2-D data)."""
+    out = [REFERENCE_NOTE]
+    if any(len(r.info.get("sample_shape", ())) == 3 for r in reports):
+        out.append(PIXEL_NOTE)
+    if any("fd_mnist_cnn" in r.evaluation.metrics for r in reports):
+        out.append(FEATURES_NOTE)
+    if any("modes_covered" in r.evaluation.metrics for r in reports):
+        out.append(MODES_NOTE)
+    return out
 
 
 @dataclass
@@ -132,23 +159,74 @@ def table_model(reports: list[RunReport]) -> list[dict]:
 
 
 def options_text(info: dict) -> str:
-    """The options of a run worth a line in a report (recipe's and run's)."""
-    cfg = {**info.get("config", {}), **info.get("run", {})}
-    keys = (
-        "latent_dim",
-        "prior",
-        "encoder",
-        "decoder",
-        "lam",
-        "batch_size",
-        "lr",
-        "width",
-        "epochs",
-        "steps",
-        "time_budget",
-        "seed",
-    )
-    return ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)
+    """Every option of a run that is not its default, grouped by where it came from; the length.
+
+    The origins are run.json's ``preset`` record (the preset, ``--config``
+    file, ``--set`` or keyword argument that set each value); a value equal
+    to the recipe's default is left out, and so is one whose default is
+    unknown when nothing set it (a run of an older vegan without origins
+    shows the values that differ from the defaults). The length used comes
+    last: ``steps=N`` or ``epochs=N``.
+    """
+    cfg, run = dict(info.get("config") or {}), dict(info.get("run") or {})
+    origins = dict((info.get("preset") or {}).get("origins") or {})
+    defaults = _defaults(str(info.get("recipe", "")))
+    groups: dict[str, list[str]] = {}
+    for key, value in [*cfg.items(), *run.items()]:
+        if key in ("epochs", "steps"):
+            continue
+        default = defaults.get(key, _UNKNOWN)
+        if _same(value, default):
+            continue
+        origin = origins.get(key)
+        if origin is None:
+            if key == "latent_dim" and default == 0:
+                origin = "from the data"
+            elif default is _UNKNOWN:
+                continue
+            else:
+                origin = "set"
+        groups.setdefault(origin, []).append(f"{key}={_shown(value)}")
+    parts = [f"{', '.join(items)} ({origin})" for origin, items in groups.items()]
+    steps, epochs = run.get("steps", 0), run.get("epochs", 0)
+    if steps:
+        parts.append(f"steps={steps}")
+    elif epochs:
+        parts.append(f"epochs={epochs}")
+    return "; ".join(parts) or "the recipe's defaults"
+
+
+_UNKNOWN = object()
+
+
+def _defaults(recipe: str) -> dict:
+    """The default of every option of ``recipe`` and of the run ({} for an unknown recipe)."""
+    import dataclasses
+
+    from vegan.errors import VeganError
+    from vegan.models.registry import get_recipe
+    from vegan.train.options import RunOptions
+
+    out = {f.name: f.default for f in dataclasses.fields(RunOptions)}
+    try:
+        r = get_recipe(recipe)
+    except VeganError:
+        return out
+    out.update({f.name: f.default for f in dataclasses.fields(r.config)})
+    return out
+
+
+def _same(value, default) -> bool:
+    """Whether a run.json value is the default (JSON turns tuples into lists)."""
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return list(value) == list(default)
+    if isinstance(value, bool) or isinstance(default, bool):
+        return value is default
+    return value == default
+
+
+def _shown(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def fmt_seconds(s: float | None) -> str:

@@ -10,7 +10,8 @@ def format_evaluation(ev: Evaluation) -> str:
     """A table: metric, model value, and the reference value beside it."""
     head = (
         f"run {ev.run}  recipe {ev.recipe}  step {ev.step}\n"
-        f"data {ev.dataset}, {ev.split} split, n = {ev.n}, seed {ev.seed} "
+        f"data {ev.dataset}, {ev.split} split, {ev.settings.get('n') or f'n = {ev.n}'}, "
+        f"seed {ev.seed} "
         f"({ev.seconds:.1f} s)"
     )
     rows = []

@@ -99,7 +99,7 @@ def preset(
     option a recipe does not have, or a value of the wrong type.
     """
     from vegan.models.config import build_config
-    from vegan.models.registry import RECIPES, get_recipe, list_recipes
+    from vegan.models.registry import RECIPES, _load_all, get_recipe
 
     if name == NONE or name in PRESETS:
         raise ConfigError(f"preset name '{name}' is taken")
@@ -107,7 +107,7 @@ def preset(
         raise ConfigError(f"preset '{name}': unknown data family '{family}'")
     p = Preset(name, family, summary, source, dict(common or {}), dict(recipes or {}))
     p = dataclasses.replace(p, sources=dict(sources or {}))
-    list_recipes()  # every built-in recipe is registered
+    _load_all()  # every built-in recipe is registered (installed packages not imported)
     from vegan.models.config import Config
 
     unknown = sorted(set(p.common) - {f.name for f in dataclasses.fields(Config)})

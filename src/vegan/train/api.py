@@ -7,15 +7,29 @@ and run the loop. ``load`` rebuilds a trained model from a run folder.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from vegan.errors import ConfigError, DataError, OutputError, ResourceError, VeganError, closest
+from vegan.errors import (
+    ConfigError,
+    DataError,
+    OutputError,
+    ResourceError,
+    RunDirError,
+    ShapeError,
+    VeganError,
+    closest,
+    flag,
+    words,
+)
 from vegan.models.config import build_config, load_toml, to_dict
 from vegan.models.presets import resolve
 from vegan.models.registry import build, get_recipe, make_config
@@ -23,7 +37,7 @@ from vegan.nets.layout import use_channels_last
 from vegan.parallel import init_from_env
 from vegan.plots import SamplePictures
 from vegan.train import checkpoint as ckpt
-from vegan.train import rundir
+from vegan.train import exported, rundir
 from vegan.train.loop import Trainer, TrainResult
 from vegan.train.options import RUN_KEYS, RunOptions, run_dict, split_options
 from vegan.train.threads import choose_threads, count_macs, using_threads
@@ -39,7 +53,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked but no CUDA GPU is available; use --device cpu")
+        raise ConfigError(
+            f"{flag('device', device)} was asked but no CUDA GPU is available; "
+            f"use {flag('device', 'cpu')}"
+        )
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise ConfigError(f"unknown device '{device}'; use cpu, cuda or auto")
     return torch.device(device)
@@ -102,6 +119,9 @@ def fit(
 ):
     """Train ``recipe`` on ``data`` into run folder ``out``; returns (model, TrainResult).
 
+    The model comes back in eval mode (``model.eval()``), as :func:`load`
+    returns it: call ``model.train()`` before training it further by hand.
+
     Parameters
     ----------
     recipe : str
@@ -111,7 +131,10 @@ def fit(
     out : path
         Run folder (refused when it exists, unless ``resume`` or ``overwrite``).
     epochs, steps : int, optional
-        Total training length (``steps`` wins); totals, not increments, on resume.
+        Total training length; totals, not increments, on resume. The one
+        given is recorded in run.json and the other as 0 (``steps`` wins
+        when both are given). A resumed run already at its total trains
+        nothing and returns a :class:`NothingToDo` result.
     config : path or dict, optional
         A TOML file (or dict) of options; ``sets`` and ``options`` override it.
     preset : str, optional
@@ -120,7 +143,8 @@ def fit(
         defaults. Order: recipe defaults < family preset < named preset <
         ``config`` < ``sets`` < ``options``.
     resume : bool
-        Continue the run in ``out`` from its last checkpoint up to the total.
+        Continue the run in ``out`` from its last checkpoint up to the total;
+        a folder that holds no run is an error naming the runs beside it.
     nets : dict, optional
         User modules replacing default backbones ("encoder", "decoder", ...).
     callbacks : sequence, optional
@@ -132,6 +156,8 @@ def fit(
     length = {k: v for k, v in (("epochs", epochs), ("steps", steps)) if v is not None}
     if epochs is not None and steps is None:
         length["steps"] = 0
+    if steps is not None and epochs is None:
+        length["epochs"] = 0  # run.json records the length that was used, and only it
     file_opts = load_toml(config) if isinstance(config, (str, Path)) else dict(config or {})
     sources = [
         (f"config file {config}" if isinstance(config, (str, Path)) else "config", file_opts),
@@ -149,7 +175,9 @@ def fit(
         device_ = torch.device("cuda", ctx.local_rank)
     ctx.barrier()  # every rank sees the folder before anyone writes to it
 
-    fresh = not (resume and rundir.is_run(out))
+    if resume and not rundir.is_run(out):
+        raise RunDirError(rundir.no_run_to_resume(out))
+    fresh = not resume
     if not fresh:
         info = rundir.read_run_info(out)
         if get_recipe(info["recipe"]).name != r.name:
@@ -161,7 +189,7 @@ def fit(
         if spec != info["data"]:
             raise ConfigError(
                 f"run '{out}' was trained on '{info['data']}', not '{spec}'; "
-                "resume with the same --data"
+                f"resume with the same {flag('data', None)}"
             )
         stored = info["config"]
         _check_preset_unchanged(out, info, preset)
@@ -170,27 +198,26 @@ def fit(
         if changed:
             k = sorted(changed)[0]
             raise ConfigError(
-                f"option '{k}' cannot change on --resume (the run has "
+                f"option '{k}' cannot change on {flag('resume')} (the run has "
                 f"{stored.get(k)!r}, asked {changed[k]!r}); start a new run instead"
             )
         train, held, spec = _training_data(info["data"], stored.get("seed", 0))
         cfg = make_config(r.name, tuple(train.sample_shape), stored)
-        run_opts = build_config(RunOptions, info["run"], user_run)
+        run_opts = _one_length(build_config(RunOptions, info["run"], user_run), user_run)
         record = info.get("preset")
     else:
-        if resume and ctx.is_main:
-            print(f"vegan: no run in '{out}' yet; starting a new one", flush=True)
         seed_ = user_model.get("seed", 0)
         train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
         resolved = resolve(
             r.name, tuple(train.sample_shape), preset, *[(lab, m) for lab, m, _ in split]
         )
         cfg = resolved.config
-        run_opts = build_config(RunOptions, user_run)
+        run_opts = _one_length(build_config(RunOptions, user_run), user_run)
         for label, _, run_values in split:
             resolved.origins.update({k: label for k in run_values})
         record = resolved.record()
     _validate_tensor(train.x)
+    _check_orientation(train.x, cfg.batch_size, spec, warn=ctx.is_main)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
@@ -217,6 +244,7 @@ def fit(
                         "world_size": ctx.world,
                         "threads": threads.as_dict(),
                         "preset": record,
+                        **({} if r.built_in else {"recipe_module": r.module}),
                     },
                 )
             except OutputError:  # e.g. a full disk: leave no empty folder behind
@@ -227,13 +255,106 @@ def fit(
     reference = (
         train.x[:2000].reshape(min(2000, len(train.x)), -1).numpy() if train.x.dim() == 2 else None
     )
+    if not fresh and (done := _already_done(model, train, cfg, run_opts, out, ctx)) is not None:
+        return model.to(device_).eval(), done
     pictures = SamplePictures(held.x if held else None, reference)
     trainer = Trainer(
         model, train.x, out, run_opts, device_, callbacks=[pictures, *callbacks], progress=progress
     )
     with using_threads(threads.threads):
         result: TrainResult = trainer.fit(resume=resume)
-    return model, result
+    return model.eval(), result
+
+
+@dataclass
+class NothingToDo(TrainResult):
+    """What :func:`fit` returns when a resumed run is already at (or past) the total asked.
+
+    Nothing was trained or written; the model holds the run's newest
+    checkpoint. ``step`` is where the run is.
+    """
+
+
+def _already_done(model, train, cfg, run_opts: RunOptions, out: Path, ctx) -> NothingToDo | None:
+    """A resumed run whose newest checkpoint is at the total: load it, say so, train nothing."""
+    from vegan.train.batches import BatchStream
+
+    last = ckpt.latest_checkpoint(out)
+    if last is None:
+        return None
+    per_epoch = BatchStream(train.x, cfg.batch_size, cfg.seed, rank=ctx.rank, world=ctx.world)
+    total = run_opts.total_steps(per_epoch.per_epoch)
+    if last.step < total:
+        return None
+    ckpt.load_model_tensors(model, last.tensors)
+    if ctx.is_main:
+        asked = (
+            f"{total} steps" if run_opts.steps > 0 else f"{run_opts.epochs} epochs = {total} steps"
+        )
+        print(
+            f"vegan: nothing to do: the run is already at step {last.step} (the total asked "
+            f"is {asked}; {flag('steps', None)} and {flag('epochs', None)} are totals, not "
+            "increments)",
+            flush=True,
+        )
+    seconds = float(last.state.get("seconds") or 0.0)
+    return NothingToDo(out, last.step, last.step / per_epoch.per_epoch, seconds)
+
+
+def _one_length(opts: RunOptions, user_run: dict[str, Any]) -> RunOptions:
+    """The run's length as one number: the one the user gave (the other becomes 0).
+
+    A run given ``steps`` (anywhere: argument, ``--set``, config file)
+    records ``epochs = 0``, and one given ``epochs`` alone records
+    ``steps = 0``, so run.json never shows two lengths of which one was
+    ignored. Both given: ``steps`` wins, as :meth:`RunOptions.total_steps`
+    says, and ``epochs`` is recorded as 0.
+    """
+    if "epochs" in user_run and "steps" not in user_run:
+        return dataclasses.replace(opts, steps=0) if opts.steps else opts
+    if opts.steps > 0 and opts.epochs != 0:
+        return dataclasses.replace(opts, epochs=0)
+    return opts
+
+
+def _check_orientation(x: torch.Tensor, batch_size: int, spec: str, warn: bool) -> None:
+    """Refuse vectors that look transposed; warn about a split smaller than a batch.
+
+    An ``(n, d)`` array is n samples of dimension d. A ``(2, 5000)`` array of
+    5,000 2-D points would train as 2 samples of dimension 5,000: fewer
+    samples than dimensions *and* than a batch is refused as a likely
+    transposition (:class:`ShapeError`, nothing written); a split smaller
+    than a batch, or with many more dimensions than samples, is a warning on
+    stderr.
+    """
+    if x.dim() != 2:
+        return
+    n, d = int(x.shape[0]), int(x.shape[1])
+    what = "the training data" if spec == "array" else f"the training split of '{spec}'"
+    fix = words("save the transposed array (np.save(PATH, x.T))", "pass the transposed array (x.T)")
+    if n < d and n < batch_size:
+        raise ShapeError(
+            f"{what} has {n} samples of dimension {d}, fewer samples than dimensions and "
+            f"than batch_size {batch_size}: the array looks transposed (vegan reads an (n, d) "
+            f"array as n samples in rows); {fix}"
+        )
+    if not warn:
+        return
+    if n < batch_size:
+        print(
+            f"vegan: warning: {what} has {n} samples, fewer than batch_size {batch_size}: "
+            "every step sees all of them; lower batch_size, or check the data's shape "
+            f"({n} samples of dimension {d})",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif d > 10 * n:
+        print(
+            f"vegan: warning: {what} has {n} samples of dimension {d}, far fewer samples than "
+            f"dimensions; if the rows are features and the columns samples, {fix}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 #: Copies of every parameter that training holds: weights, gradients, Adam's two moments.
@@ -385,10 +506,16 @@ def load(
 ):
     """Rebuild the model of a run folder from its newest valid checkpoint (or ``step``).
 
-    Nothing is unpickled: the options come from ``run.json``, the weights from
-    safetensors, each validated against the rebuilt model.
+    ``run_dir`` may also be a folder written by ``vegan export``
+    (:mod:`vegan.train.exported`): its ``config.json`` and
+    ``model.safetensors`` are all it needs (``step`` must then be None or
+    the exported step). Nothing is unpickled: the options come from
+    ``run.json`` (or ``config.json``), the weights from safetensors, each
+    validated against the rebuilt model.
     """
     run_dir = Path(run_dir)
+    if exported.is_exported(run_dir) and not rundir.is_run(run_dir):
+        return _load_exported(run_dir, device, nets, step)
     info = rundir.read_run_info(run_dir)
     r = get_recipe(info["recipe"])
     shape = tuple(info["sample_shape"])
@@ -412,9 +539,37 @@ def load(
             f"'{r.name}'; the run folder was mixed up or edited"
         )
     ckpt.load_model_tensors(model, c.tensors)
-    model.info = {**info, "step": c.step}
+    model.info = {
+        **info,
+        "step": c.step,
+        "epoch": c.state.get("epoch"),
+        "seconds": c.state.get("seconds"),
+    }
+    return _placed(model, cfg, device)
+
+
+def _placed(model, cfg: Any, device: str | torch.device):
+    """The loaded model on ``device``, in inference mode (channels-last where asked)."""
     device_ = resolve_device(device)
     model = model.to(device_).eval()
     if getattr(cfg, "channels_last", False):
         use_channels_last(model, device_)
     return model
+
+
+def _load_exported(folder: Path, device, nets, step: int | None):
+    """:func:`load` of a ``vegan export`` folder (config.json + model.safetensors)."""
+    info, tensors = exported.read_exported(folder)
+    if step is not None and step != info["step"]:
+        raise ckpt.CheckpointError(
+            f"'{folder}' holds the model of step {info['step']}, not step {step}; "
+            "load it without a step"
+        )
+    r = get_recipe(info["recipe"])
+    shape = tuple(info["sample_shape"])
+    cfg = make_config(r.name, shape, info["config"])
+    check_model_memory(r.name, shape, cfg, nets, LOAD_COPIES, resolve_device(device))
+    model = build(r.name, shape, cfg, nets=nets)
+    ckpt.load_model_tensors(model, {f"model/{k}": v for k, v in tensors.items()})
+    model.info = dict(info)
+    return _placed(model, cfg, device)

@@ -1,23 +1,33 @@
 """Callbacks: code that runs beside the loop and sees the run's values, never its private state.
 
-The loop calls, on the main process (rank 0) only:
+The loop calls, on the main process (rank 0) only, in the order the
+callbacks were given:
 
-* ``on_start(run)`` once, before the first step (also on resume);
-* ``on_log(run, record)`` after each line written to ``metrics.jsonl``
-  (``record`` holds the step, the averaged losses, learning rates, speed);
-* ``on_epoch_end(run)`` at the end of each epoch; it may return a dict of
-  metrics, written as its own line of ``metrics.jsonl`` (the periodic
-  evaluation does this);
+* ``on_start(run)`` once, before the first step (also on resume: then
+  ``run.step`` is the step of the checkpoint it continues from);
+* ``on_log(run, record)`` after each line written to ``metrics.jsonl``:
+  the training lines every ``log_every`` steps (the step, the averaged
+  losses, learning rates, speed) and the lines of metrics the callbacks
+  return (below);
+* ``on_epoch_end(run)`` at the end of each epoch;
 * ``on_checkpoint(run, path)`` after each checkpoint is written;
 * ``on_end(run)`` once the run reached its length (not when it was stopped).
 
+``on_epoch_end`` and ``on_end`` may return a dict. Its numbers are metrics,
+written as one line of ``metrics.jsonl`` (and passed to every ``on_log``);
+its paths (:class:`~pathlib.Path`) are pictures it wrote, which the
+callbacks after it see in ``run.pictures`` (the built-in sample pictures
+return ``{"samples": ..., "reconstructions": ...}``, so a logger placed
+after them can send the grids to a tracker).
+
 ``run`` is a :class:`RunView`: the run folder, the model, the options, the
-step, the epoch, the time so far and the data, as values. A callback may
-sample from the model (in inference mode, with its own generator) but must
-not change it. Every method is optional: subclass :class:`Callback` and
-override what you need. The built-in sample pictures
-(:class:`vegan.plots.SamplePictures`) and the periodic evaluation
-(:class:`vegan.eval.quick.QuickEval`) are callbacks.
+step, the epoch, the time so far, the data and the pictures of this round
+of calls, as values. A callback may sample from the model (in inference
+mode, with its own generator) but must not change it. Every method is
+optional: subclass :class:`Callback` and override what you need. The
+built-in sample pictures (:class:`vegan.plots.SamplePictures`), the periodic
+evaluation (:class:`vegan.eval.quick.QuickEval`) and the experiment trackers
+(:mod:`vegan.track`) are callbacks.
 
 A callback that raises stops the run: a :class:`~vegan.errors.VeganError`
 (e.g. a full disk) goes through as it is; any other exception becomes a
@@ -27,7 +37,8 @@ checkpoint was written, so the run can be resumed once the callback is fixed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +53,12 @@ class CallbackError(VeganError, RuntimeError):
 
 @dataclass(frozen=True)
 class RunView:
-    """What a callback sees of a run, at the moment it is called."""
+    """What a callback sees of a run, at the moment it is called.
+
+    ``pictures`` holds the pictures the earlier callbacks of this round of
+    ``on_epoch_end`` (or ``on_end``) calls returned, by name; it is empty in
+    the other hooks.
+    """
 
     run_dir: Path
     model: Any
@@ -55,6 +71,7 @@ class RunView:
     device: torch.device
     data: torch.Tensor
     is_main: bool = True
+    pictures: Mapping[str, Path] = field(default_factory=dict)
 
 
 class Callback:
@@ -68,15 +85,16 @@ class Callback:
     def on_log(self, run: RunView, record: dict[str, Any]) -> None:
         """After ``record`` was written to metrics.jsonl."""
 
-    def on_epoch_end(self, run: RunView) -> dict[str, float] | None:
-        """At the end of an epoch; a returned dict is logged as a line of metrics.jsonl."""
+    def on_epoch_end(self, run: RunView) -> dict[str, float | Path] | None:
+        """At the end of an epoch; returned numbers are logged, returned paths are pictures."""
         return None
 
     def on_checkpoint(self, run: RunView, path: Path) -> None:
         """After the checkpoint ``path`` (its JSON file) was written."""
 
-    def on_end(self, run: RunView) -> None:
-        """After the run reached its length and wrote its last checkpoint."""
+    def on_end(self, run: RunView) -> dict[str, float | Path] | None:
+        """After the run reached its length and wrote its last checkpoint (returns as above)."""
+        return None
 
 
 def callback_name(cb: Any) -> str:

@@ -107,6 +107,7 @@ class Trainer:
         self.signals = StopSignals(self.dist)
         self.elapsed_before, self._t0 = 0.0, None
         self.last: dict[str, float] = {}
+        self._pictures: dict[str, Path] = {}  # written by callbacks in this round of calls
 
     # ------------------------------------------------------------------ state
     def save(self) -> Path | None:
@@ -217,7 +218,7 @@ class Trainer:
                 last = ckpt.list_checkpoints(self.run_dir)
                 if not last or last[-1].name != f"step-{self.step:08d}.json":
                     self.save()
-                self._call("on_end")
+                self._collect("on_end", round(self.step / self.per_epoch, 4))
         finally:
             bar.close()
             self.signals.restore()
@@ -291,15 +292,32 @@ class Trainer:
         self.metrics.append(record)
         self.last = record
         losses = {k: v for k, v in record.items() if "/" in k and not k.endswith("/lr")}
-        bar.set_postfix({k.split("/")[-1]: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
         self._call("on_log", record)
 
     def _epoch_end(self) -> None:
-        epoch = self.step // self.per_epoch
-        for cb in self.callbacks if self.dist.is_main else ():
-            metrics = self._call_one(cb, "on_epoch_end")
-            if metrics:
-                self.metrics.append({"step": self.step, "epoch": float(epoch), **metrics})
+        self._collect("on_epoch_end", float(self.step // self.per_epoch))
+
+    def _collect(self, method: str, epoch: float) -> None:
+        """Call ``method`` of every callback in order, gathering what each returns.
+
+        Numbers become a line of metrics.jsonl (and an ``on_log`` call);
+        paths are pictures, which the later callbacks see in ``run.pictures``.
+        """
+        self._pictures = {}
+        try:
+            for cb in self.callbacks if self.dist.is_main else ():
+                out = self._call_one(cb, method)
+                if not out:
+                    continue
+                numbers = {k: v for k, v in out.items() if not isinstance(v, (str, Path))}
+                self._pictures.update({k: Path(v) for k, v in out.items() if k not in numbers})
+                if numbers:
+                    record = {"step": self.step, "epoch": epoch, **numbers}
+                    self.metrics.append(record)
+                    self._call("on_log", record)
+        finally:
+            self._pictures = {}
 
     def view(self) -> RunView:
         """The run's values as callbacks see them."""
@@ -315,6 +333,7 @@ class Trainer:
             device=self.device,
             data=self.x,
             is_main=self.dist.is_main,
+            pictures=dict(self._pictures),
         )
 
     def _call(self, method: str, *args: Any) -> None:
@@ -355,7 +374,23 @@ class _NonFinite(Exception):
         self.player, self.what = player, what
 
 
+#: Seconds between the one-line summaries printed when stderr is not a terminal.
+SUMMARY_SECONDS = 30.0
+
+
 def _progress(total: int, initial: int, enabled: bool):
+    """The run's progress display: a tqdm bar on a terminal, summary lines elsewhere.
+
+    On a terminal (or in a notebook) a tqdm bar shows the steps, the speed,
+    the time left and the current losses. When stderr is a file or a pipe (a
+    log file, a batch job) a bar's carriage-return redraws would fill it with
+    partial lines, so :class:`ProgressLines` prints a whole line every
+    :data:`SUMMARY_SECONDS` instead.
+    """
+    import sys
+
+    if enabled and not _interactive(sys.stderr):
+        return ProgressLines(total, initial, stream=sys.stderr)
     from tqdm.auto import tqdm
 
     return tqdm(
@@ -370,4 +405,81 @@ def _progress(total: int, initial: int, enabled: bool):
     )
 
 
-__all__ = ["Trainer", "TrainResult", "Interrupted"]
+def _interactive(stream) -> bool:
+    """Whether ``stream`` redraws in place: a terminal, or a notebook's output."""
+    import sys
+
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError):
+        return False
+    return "ipykernel" in sys.modules
+
+
+class ProgressLines:
+    """Progress as whole lines: ``vegan: step 1200/5000 (24%) 41.2 step/s, 1:32 left, ...``.
+
+    The same calls as the tqdm bar the loop uses (``update``,
+    ``set_postfix``, ``close``). A line is printed at most every ``every``
+    seconds (:data:`SUMMARY_SECONDS` by default), and a last one on close.
+    """
+
+    def __init__(self, total: int, initial: int = 0, stream=None, every: float | None = None):
+        import sys
+
+        self.total, self.n, self.start = total, initial, initial
+        self.stream = stream if stream is not None else sys.stderr
+        self.every = SUMMARY_SECONDS if every is None else every
+        self.postfix: dict[str, str] = {}
+        self.t0 = self.t_line = time.perf_counter()
+        self.closed = False
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` steps; print a line when ``every`` seconds passed since the last."""
+        self.n += n
+        now = time.perf_counter()
+        if now - self.t_line >= self.every and self.n < self.total:
+            self.t_line = now
+            self._print(now)
+
+    def set_postfix(self, values: dict[str, Any], refresh: bool = False) -> None:
+        """The current losses shown at the end of the next line."""
+        self.postfix = {str(k): str(v) for k, v in values.items()}
+
+    def close(self) -> None:
+        """Print the last line (once)."""
+        if not self.closed:
+            self.closed = True
+            self._print(time.perf_counter())
+
+    def line(self, now: float | None = None) -> str:
+        """The summary line of the progress so far."""
+        now = time.perf_counter() if now is None else now
+        seconds = max(now - self.t0, 1e-9)
+        done = self.n - self.start
+        rate = done / seconds
+        pct = 100.0 * self.n / self.total if self.total else 100.0
+        parts = [f"vegan: step {self.n}/{self.total} ({pct:.0f}%)"]
+        if done:
+            left = (self.total - self.n) / rate if rate > 0 else 0.0
+            parts.append(f"{rate:.3g} step/s, {_clock(seconds)} elapsed, {_clock(left)} left")
+        losses = ", ".join(f"{k} {v}" for k, v in self.postfix.items())
+        return ", ".join(parts) + (f"; {losses}" if losses else "")
+
+    def _print(self, now: float) -> None:
+        try:
+            print(self.line(now), file=self.stream, flush=True)
+        except (OSError, ValueError):  # a closed or full log must not stop training
+            pass
+
+
+def _clock(seconds: float) -> str:
+    """``h:mm:ss`` or ``m:ss``."""
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+__all__ = ["Trainer", "TrainResult", "Interrupted", "ProgressLines"]

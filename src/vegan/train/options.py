@@ -15,6 +15,14 @@ from typing import Any
 from vegan.errors import ConfigError, closest
 from vegan.models.config import check_ranges, fields, opt
 
+#: The experiment trackers of ``log_to``: name -> (module it needs, what it is called).
+#: Each is an optional extra of the same name (``pip install 'vegan-cookbook[NAME]'``).
+TRACKERS = {
+    "tensorboard": ("tensorboard", "TensorBoard"),
+    "mlflow": ("mlflow", "MLflow"),
+    "wandb": ("wandb", "Weights & Biases"),
+}
+
 
 @dataclass
 class RunOptions:
@@ -39,6 +47,11 @@ class RunOptions:
         "on a non-finite loss: stop, or rollback (reload the last "
         "checkpoint and halve the learning rates)",
     )
+    log_to: str = opt(
+        "",
+        "experiment trackers to log to, comma-separated: tensorboard, mlflow, wandb (each an "
+        "optional extra: pip install 'vegan-cookbook[tensorboard]'); empty: none",
+    )
     threads: int = opt(
         0,
         "CPU threads of this run; 0 chooses: OMP_NUM_THREADS when you set it, else 1 for "
@@ -56,10 +69,47 @@ class RunOptions:
             raise ConfigError("the run has no length: set epochs > 0 or steps > 0")
         if self.on_nan not in ("stop", "rollback"):
             raise ConfigError(f"option 'on_nan' must be stop or rollback, got '{self.on_nan}'")
+        check_trackers(tracker_names(self.log_to))
 
     def total_steps(self, per_epoch: int) -> int:
         """The run's length in steps, with ``per_epoch`` steps to an epoch."""
         return self.steps if self.steps > 0 else self.epochs * per_epoch
+
+
+def tracker_names(log_to: str) -> list[str]:
+    """The tracker names of a ``log_to`` value (``"tensorboard,mlflow"``), in order, once each."""
+    names: list[str] = []
+    for part in str(log_to).replace(" ", ",").split(","):
+        name = part.strip().lower()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def check_trackers(names: list[str]) -> None:
+    """Each name must be a known tracker whose library is installed, else a one-line ConfigError.
+
+    Checked when the options are made, before a run writes anything; the
+    library is looked up, not imported (``importlib.util.find_spec``).
+    """
+    import importlib.util
+
+    for name in names:
+        if name not in TRACKERS:
+            raise ConfigError(
+                f"unknown tracker '{name}' in log_to{closest(name, tuple(TRACKERS))}; "
+                f"choose from {', '.join(TRACKERS)} (comma-separated)"
+            )
+        module, label = TRACKERS[name]
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigError(
+                f"log_to={name} needs {label}, which is not installed: "
+                f"pip install 'vegan-cookbook[{name}]'"
+            )
 
 
 #: The options of :class:`RunOptions`, which a resumed run may change.

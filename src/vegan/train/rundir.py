@@ -11,7 +11,9 @@ Layout::
 
 A new run refuses an existing non-empty folder unless ``--resume`` (continue
 it) or ``--overwrite`` (start over; only a folder that is a vegan run is
-ever deleted).
+ever deleted). ``--resume`` on a folder that holds no run is refused too,
+naming the runs beside it (:func:`no_run_to_resume`). Messages speak the
+words of the interface in use (``resume=True`` from Python).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vegan import __version__
-from vegan.errors import CheckpointError, OutputError, RunDirError
+from vegan.errors import CheckpointError, OutputError, RunDirError, flag, words
 from vegan.io import atomic_write_json
 
 RUN_FILE = "run.json"
@@ -74,7 +76,7 @@ def check_new(run_dir: Path, overwrite: bool) -> None:
     """Raise :class:`RunDirError` when ``run_dir`` cannot hold a new run (writes nothing)."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"'{run_dir}' exists and is a file; choose another --out folder")
+        raise RunDirError(f"'{run_dir}' exists and is a file; choose another {_out_folder()}")
     # The nearest folder that exists must be writable (the rest is created in it).
     base = run_dir
     while not base.exists() and base != base.parent:
@@ -82,23 +84,23 @@ def check_new(run_dir: Path, overwrite: bool) -> None:
     if not base.is_dir():
         raise RunDirError(
             f"'{base}' is a file, so the run folder '{run_dir}' cannot be created in it; "
-            "choose another --out folder"
+            f"choose another {_out_folder()}"
         )
     if not os.access(base, os.W_OK | os.X_OK):
         raise OutputError(
             f"folder '{base}' is not writable, so the run folder '{run_dir}' cannot be "
-            "written; choose another --out folder"
+            f"written; choose another {_out_folder()}"
         )
     if run_dir.is_dir() and _entries(run_dir):
         if not is_run(run_dir):
             raise RunDirError(
                 f"'{run_dir}' is a non-empty folder that is not a vegan run; "
-                "choose another --out folder (vegan never deletes it)"
+                f"choose another {_out_folder()} (vegan never deletes it)"
             )
         if not overwrite:
             raise RunDirError(
-                f"run folder '{run_dir}' already exists; add --resume to continue "
-                "it or --overwrite to start over"
+                f"run folder '{run_dir}' already exists; add {flag('resume')} to continue "
+                f"it or {flag('overwrite')} to start over"
             )
 
 
@@ -120,7 +122,7 @@ def prepare_new(run_dir: Path, overwrite: bool) -> None:
     except OSError as exc:
         raise OutputError(
             f"could not create the run folder '{run_dir}': {exc.strerror or exc}; "
-            "choose another --out folder"
+            f"choose another {_out_folder()}"
         ) from exc
 
 
@@ -175,7 +177,7 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise RunDirError(
             f"'{run_dir}' is not a vegan run (no {RUN_FILE}); give the folder "
-            "that 'vegan train --out' created"
+            + words("that 'vegan train --out' created", "that vegan.fit (or 'vegan train') created")
         )
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
@@ -197,4 +199,47 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
         or not all(isinstance(s, int) and 0 < s <= 1 << 20 for s in shape)
     ):
         raise CheckpointError(f"'{path}' has missing or ill-typed fields; the run is corrupted")
+    from vegan.models.registry import run_recipe
+
+    run_recipe(info, run_dir)  # a user's recipe not imported: one line naming its module
     return info
+
+
+def _out_folder() -> str:
+    """The run folder's argument in the user's words."""
+    return words("--out folder", "out folder")
+
+
+def nearby_runs(path: Path, limit: int = 5) -> list[Path]:
+    """Run folders beside ``path`` (in its nearest existing parent), the most alike first."""
+    import difflib
+
+    path = Path(path)
+    base = path.parent
+    while not base.is_dir() and base != base.parent:
+        base = base.parent
+    try:
+        runs = [p for p in base.iterdir() if p.is_dir() and is_run(p)]
+    except OSError:
+        return []
+    name = path.name
+    runs.sort(key=lambda p: (-difflib.SequenceMatcher(None, name, p.name).ratio(), p.name))
+    return runs[:limit]
+
+
+def no_run_to_resume(path: Path) -> str:
+    """The message for resuming a folder that holds no run: what is there, and what is near."""
+    path = Path(path)
+    if not path.exists():
+        where = f"there is no folder '{path}' to resume"
+    elif not path.is_dir():
+        where = f"'{path}' is a file, not a run folder to resume"
+    else:
+        where = f"'{path}' is not a vegan run (no {RUN_FILE}), so there is nothing to resume"
+    near = nearby_runs(path)
+    if near:
+        also = f"; runs nearby: {', '.join(str(p) for p in near)}"
+    else:
+        parent = path.parent
+        also = f"; there are no runs in '{parent}'" if parent.is_dir() else ""
+    return f"{where}{also}; check the path, or drop {flag('resume')} to start a new run"
