@@ -43,16 +43,19 @@ QUICK = {
 COMMON = ["--no-progress", "--set", "samples_every=0", "--set", "log_every=10000"]
 
 
-def _env() -> dict:
+def _env(policy: str = "auto") -> dict:
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)  # the policy decides unless a flag says otherwise
+    env.pop("OMP_WAIT_POLICY", None)  # vegan's CLI sets PASSIVE (sleeping idle workers)
+    if policy == "all cores, spinning":
+        env["OMP_WAIT_POLICY"] = "ACTIVE"  # OpenMP's default before vegan chose PASSIVE
     return env
 
 
 def _policy_args(policy: str, cores: int) -> list[str]:
-    return {"auto": [], "1 thread": ["--threads", "1"], "all cores": ["--threads", str(cores)]}[
-        policy
-    ]
+    if policy == "auto":
+        return []
+    return ["--threads", "1" if policy == "1 thread" else str(cores)]
 
 
 def _train_time(run: Path) -> float:
@@ -64,8 +67,11 @@ def _threads_used(run: Path) -> int:
     return int(json.loads((run / "run.json").read_text())["threads"]["threads"])
 
 
-def scenario(kind: str, work: list[str], extra: list[str], tmp: Path) -> tuple[list[float], int]:
+def scenario(
+    kind: str, work: list[str], policy: str, cores: int, tmp: Path
+) -> tuple[list[float], int]:
     """Run one scenario; returns the training times of its runs and the threads they used."""
+    extra, env = _policy_args(policy, cores), _env(policy)
     vegan = [sys.executable, "-m", "vegan", "train", *work, *COMMON, *extra]
     if kind == "torchrun x2":
         run = tmp / "dist"
@@ -73,12 +79,12 @@ def scenario(kind: str, work: list[str], extra: list[str], tmp: Path) -> tuple[l
             sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
             "-m", "vegan", "train", *work, *COMMON, *extra, "--out", str(run),
         ]  # fmt: skip
-        subprocess.run(cmd, env=_env(), check=True, capture_output=True)
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
         return [_train_time(run)], _threads_used(run)
     count = 2 if kind == "two at once" else 1
     runs = [tmp / f"run{i}" for i in range(count)]
     procs = [
-        subprocess.Popen([*vegan, "--out", str(r)], env=_env(), stdout=subprocess.DEVNULL)
+        subprocess.Popen([*vegan, "--out", str(r)], env=env, stdout=subprocess.DEVNULL)
         for r in runs
     ]
     for p in procs:
@@ -95,7 +101,7 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     workloads = QUICK if args.quick else WORKLOADS
     rounds = 1 if args.quick else args.rounds
-    policies = ["auto", "1 thread", "all cores"]
+    policies = ["auto", "1 thread", "all cores", "all cores, spinning"]
     kinds = ["alone", "two at once", "torchrun x2"]
     times: dict[tuple, list[float]] = {}
     used: dict[tuple, int] = {}
@@ -104,7 +110,7 @@ def main() -> None:
             for policy in policies if r % 2 == 0 else policies[::-1]:
                 for kind in kinds:
                     with tempfile.TemporaryDirectory() as tmp:
-                        t, n = scenario(kind, work, _policy_args(policy, cores), Path(tmp))
+                        t, n = scenario(kind, work, policy, cores, Path(tmp))
                     times.setdefault((name, policy, kind), []).extend(t)
                     used[(name, policy, kind)] = n
                     print(name, policy, kind, [round(v, 2) for v in t], f"threads {n}", flush=True)
@@ -137,7 +143,9 @@ medians). {machine_line(m)} Training time is the `time` field of the last line o
 metrics.jsonl (the loop only). Workloads: {work}, each with `{" ".join(COMMON)}`.
 "auto" is vegan's policy with no OMP_NUM_THREADS and no `--threads`
 (`vegan.train.threads`: one thread when a step's forward multiply-adds are under
-5e8, else the cores, split among torchrun's local ranks).
+5e8, else the cores, split among torchrun's local ranks). vegan's command line
+lets idle OpenMP workers sleep (`OMP_WAIT_POLICY=PASSIVE` unless set); "all cores,
+spinning" runs with `OMP_WAIT_POLICY=ACTIVE`, OpenMP's own default.
 
 {table}
 """

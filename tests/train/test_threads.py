@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -86,3 +87,33 @@ def test_a_negative_thread_count_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="option 'threads' must be >= 0"):
         vegan.fit("ae", "toy:8gaussians", tmp_path / "run", steps=2, threads=-1)
     assert not (tmp_path / "run").exists()
+
+
+def _wait_policy_after_main(env_value: str | None) -> str:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if env_value is not None:
+        env["OMP_WAIT_POLICY"] = env_value
+    code = (
+        "import os, sys\n"
+        "from vegan.cli import main\n"
+        "assert 'torch' not in sys.modules\n"
+        "main(['recipes'])\n"
+        "assert 'torch' in sys.modules\n"
+        "print('policy', os.environ.get('OMP_WAIT_POLICY'))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip().splitlines()[-1]
+
+
+def test_the_command_line_lets_idle_openmp_workers_sleep_before_torch_loads():
+    assert _wait_policy_after_main(None) == "policy PASSIVE"
+
+
+def test_a_wait_policy_the_user_set_is_kept():
+    assert _wait_policy_after_main("ACTIVE") == "policy ACTIVE"

@@ -129,9 +129,25 @@ def import_named_modules(args: argparse.Namespace) -> None:
         import_user_module(spec, "--import")
 
 
+def calm_openmp() -> None:
+    """Idle OpenMP workers sleep instead of spinning, unless the user chose otherwise.
+
+    Set before torch is imported (the OpenMP runtime reads it once, at load).
+    With spinning workers (OpenMP's default) two runs of two threads each on
+    2 cores were 3x to 30x slower than alone; sleeping workers cost a run that
+    has the machine to itself about 10% (BENCHMARKS.md, "Threads"). Set
+    ``OMP_WAIT_POLICY=ACTIVE`` for a machine dedicated to one run.
+    """
+    import os
+
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vegan`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    calm_openmp()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
