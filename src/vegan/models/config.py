@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vegan.errors import ConfigError, closest
+from vegan.errors import ConfigError, closest, words
 
 
 def opt(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse
@@ -194,7 +194,10 @@ def build_config(cfg_cls: type, *sources: dict[str, Any]) -> Any:
             if key not in known:
                 raise ConfigError(
                     f"unknown option '{key}'{closest(key, tuple(known))} for this recipe; "
-                    "'vegan recipes --show RECIPE' lists the options"
+                    + words(
+                        "'vegan recipes --show RECIPE' lists the options",
+                        "the fields of the recipe's config class are the options",
+                    )
                 )
             values[key] = _coerce(key, value, types[key])
     return cfg_cls(**values)  # a config validates itself

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from vegan.errors import ConfigError, closest
+from vegan.errors import ConfigError, closest, setting
 from vegan.models.decoders import BernoulliDecoder, DeterministicDecoder, GaussianDecoder
 from vegan.models.encoders import DeterministicEncoder, GaussianEncoder, ImplicitEncoder
 from vegan.nets import MLP, decoder_net, encoder_net
@@ -56,7 +56,7 @@ def make_decoder(cfg: Any, shape: tuple[int, ...], nets: dict[str, nn.Module]) -
         if out != "sigmoid":
             raise ConfigError(
                 "a Bernoulli decoder needs image data in [0, 1]; "
-                "use --set decoder=gaussian for vectors"
+                f"use {setting('decoder', 'gaussian')} for vectors"
             )
         return BernoulliDecoder(net)
     learn = cfg.learn_sigma if cfg.decoder != "auto" else True

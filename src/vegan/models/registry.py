@@ -46,8 +46,8 @@ class Recipe:
 
     @property
     def built_in(self) -> bool:
-        """Whether vegan itself defines this recipe."""
-        return self.name in _BUILT_IN
+        """Whether vegan itself defines this recipe (not a user's replacement of one)."""
+        return self.name in _BUILT_IN and self.module.startswith("vegan.models.")
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -76,12 +76,16 @@ def recipe(
         built_in = build.__module__.startswith("vegan.models.")
         if not built_in:
             _load_all()  # the built-in names are known before a user's recipe takes one
-        if not replace and not built_in and (key in _BUILT_IN or ALIASES.get(key) in _BUILT_IN):
-            raise ConfigError(
-                f"recipe name '{name}' is taken by a built-in recipe; choose another name "
-                "(or pass replace=True to @recipe to replace it on purpose)"
-            )
+        if not built_in and not replace:
+            for taken in (key, *(a.lower() for a in aliases)):
+                if taken in _BUILT_IN or ALIASES.get(taken) in _BUILT_IN:
+                    raise ConfigError(
+                        f"recipe name '{taken}' is taken by a built-in recipe; choose another "
+                        "name (or pass replace=True to @recipe to replace it on purpose)"
+                    )
         RECIPES[key] = Recipe(key, config, build, side, equation, summary, build.__module__)
+        if not built_in:
+            ALIASES.pop(key, None)  # a name replaced on purpose is no longer an alias
         for alias in aliases:
             ALIASES[alias.lower()] = key
         if built_in:

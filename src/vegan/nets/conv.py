@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vegan.errors import ShapeError
+from vegan.errors import ShapeError, setting
 from vegan.nets.mlp import activation
 
 SUPPORTED_SIZES = (28, 32, 64)
@@ -27,7 +27,8 @@ def _plan(size: int) -> tuple[int, int]:
         return 4, 4
     raise ShapeError(
         f"no built-in convolutional backbone for {size}x{size} images (supported: 28, 32, 64); "
-        "resize the images, use --set backbone=mlp, or pass your own encoder/decoder module"
+        f"resize the images, use {setting('backbone', 'mlp')}, or pass your own "
+        "encoder/decoder module"
     )
 
 

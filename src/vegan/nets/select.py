@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from vegan.errors import ConfigError, ShapeError
+from vegan.errors import ConfigError, ShapeError, setting
 from vegan.nets.conv import ConvDecoder, ConvEncoder
 from vegan.nets.mlp import MLP, flat_dim
 
@@ -25,7 +25,7 @@ def resolve_backbone(kind: str, sample_shape: tuple[int, ...]) -> str:
     if kind == "conv" and len(sample_shape) != 3:
         raise ShapeError(
             f"the conv backbone needs images (C, H, W), the data has samples of shape "
-            f"{tuple(sample_shape)}; use --set backbone=mlp"
+            f"{tuple(sample_shape)}; use {setting('backbone', 'mlp')}"
         )
     return kind
 

@@ -32,7 +32,7 @@ from vegan.errors import (
 )
 from vegan.models.config import build_config, load_toml, to_dict
 from vegan.models.presets import resolve
-from vegan.models.registry import build, get_recipe, make_config
+from vegan.models.registry import build, get_recipe, make_config, run_recipe
 from vegan.nets.layout import use_channels_last
 from vegan.parallel import init_from_env
 from vegan.plots import SamplePictures
@@ -133,8 +133,9 @@ def fit(
     epochs, steps : int, optional
         Total training length; totals, not increments, on resume. The one
         given is recorded in run.json and the other as 0 (``steps`` wins
-        when both are given). A resumed run already at its total trains
-        nothing and returns a :class:`NothingToDo` result.
+        when both are given); a resume records its new total. A resumed run
+        already at its total trains nothing, writes nothing and returns a
+        :class:`NothingToDo` result.
     config : path or dict, optional
         A TOML file (or dict) of options; ``sets`` and ``options`` override it.
     preset : str, optional
@@ -217,7 +218,7 @@ def fit(
             resolved.origins.update({k: label for k in run_values})
         record = resolved.record()
     _validate_tensor(train.x)
-    _check_orientation(train.x, cfg.batch_size, spec, warn=ctx.is_main)
+    warning = _check_orientation(train.x, cfg.batch_size, spec)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
@@ -227,6 +228,8 @@ def fit(
     _check_batch_memory(model, min(cfg.batch_size, len(train.x)), device_)
     if fresh:
         rundir.check_new(out, overwrite=overwrite)
+        if warning and ctx.is_main:  # after every check: a refused run prints only its error
+            print(f"vegan: warning: {warning}", file=sys.stderr, flush=True)
         ctx.barrier()
         if ctx.is_main:
             created = _first_missing(out)
@@ -257,6 +260,8 @@ def fit(
     )
     if not fresh and (done := _already_done(model, train, cfg, run_opts, out, ctx)) is not None:
         return model.to(device_).eval(), done
+    if not fresh and ctx.is_main and run_dict(run_opts) != info["run"]:
+        rundir.update_run_options(out, run_dict(run_opts))  # the new total, as given
     pictures = SamplePictures(held.x if held else None, reference)
     trainer = Trainer(
         model, train.x, out, run_opts, device_, callbacks=[pictures, *callbacks], progress=progress
@@ -317,18 +322,19 @@ def _one_length(opts: RunOptions, user_run: dict[str, Any]) -> RunOptions:
     return opts
 
 
-def _check_orientation(x: torch.Tensor, batch_size: int, spec: str, warn: bool) -> None:
-    """Refuse vectors that look transposed; warn about a split smaller than a batch.
+def _check_orientation(x: torch.Tensor, batch_size: int, spec: str) -> str | None:
+    """Refuse vectors that look transposed; the warning for a suspicious shape, or None.
 
     An ``(n, d)`` array is n samples of dimension d. A ``(2, 5000)`` array of
     5,000 2-D points would train as 2 samples of dimension 5,000: fewer
     samples than dimensions *and* than a batch is refused as a likely
-    transposition (:class:`ShapeError`, nothing written); a split smaller
-    than a batch, or with many more dimensions than samples, is a warning on
-    stderr.
+    transposition (:class:`ShapeError`, nothing written). A split smaller
+    than a batch, or with ten times more dimensions than samples, trains,
+    with the warning returned here (printed on stderr once every other
+    check has passed).
     """
     if x.dim() != 2:
-        return
+        return None
     n, d = int(x.shape[0]), int(x.shape[1])
     what = "the training data" if spec == "array" else f"the training split of '{spec}'"
     fix = words("save the transposed array (np.save(PATH, x.T))", "pass the transposed array (x.T)")
@@ -338,23 +344,17 @@ def _check_orientation(x: torch.Tensor, batch_size: int, spec: str, warn: bool) 
             f"than batch_size {batch_size}: the array looks transposed (vegan reads an (n, d) "
             f"array as n samples in rows); {fix}"
         )
-    if not warn:
-        return
     if n < batch_size:
-        print(
-            f"vegan: warning: {what} has {n} samples, fewer than batch_size {batch_size}: "
-            "every step sees all of them; lower batch_size, or check the data's shape "
-            f"({n} samples of dimension {d})",
-            file=sys.stderr,
-            flush=True,
+        return (
+            f"{what} has {n} samples, fewer than batch_size {batch_size}: every step sees all "
+            f"of them; lower batch_size, or check the data's shape ({n} samples of dimension {d})"
         )
-    elif d > 10 * n:
-        print(
-            f"vegan: warning: {what} has {n} samples of dimension {d}, far fewer samples than "
-            f"dimensions; if the rows are features and the columns samples, {fix}",
-            file=sys.stderr,
-            flush=True,
+    if d > 10 * n:
+        return (
+            f"{what} has {n} samples of dimension {d}, far fewer samples than dimensions; if "
+            f"the rows are features and the columns samples, {fix}"
         )
+    return None
 
 
 #: Copies of every parameter that training holds: weights, gradients, Adam's two moments.
@@ -517,7 +517,7 @@ def load(
     if exported.is_exported(run_dir) and not rundir.is_run(run_dir):
         return _load_exported(run_dir, device, nets, step)
     info = rundir.read_run_info(run_dir)
-    r = get_recipe(info["recipe"])
+    r = run_recipe(info, run_dir)
     shape = tuple(info["sample_shape"])
     cfg = make_config(r.name, shape, info["config"])
     check_model_memory(r.name, shape, cfg, nets, LOAD_COPIES, resolve_device(device))
@@ -531,7 +531,8 @@ def load(
         c = ckpt.read_checkpoint(path)
     if c is None:
         raise ckpt.CheckpointError(
-            f"run '{run_dir}' has no checkpoint yet; train it first (or resume it with --resume)"
+            f"run '{run_dir}' has no checkpoint yet; train it first (or resume it with "
+            f"{flag('resume')})"
         )
     if c.state.get("recipe") != r.name:
         raise ckpt.CheckpointError(
@@ -565,7 +566,7 @@ def _load_exported(folder: Path, device, nets, step: int | None):
             f"'{folder}' holds the model of step {info['step']}, not step {step}; "
             "load it without a step"
         )
-    r = get_recipe(info["recipe"])
+    r = run_recipe(info, folder)
     shape = tuple(info["sample_shape"])
     cfg = make_config(r.name, shape, info["config"])
     check_model_memory(r.name, shape, cfg, nets, LOAD_COPIES, resolve_device(device))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from vegan.errors import CheckpointError
+from vegan.errors import CheckpointError, flag
 
 
 class BatchStream:
@@ -75,7 +75,7 @@ class BatchStream:
         ):
             raise CheckpointError(
                 "the checkpoint was made with other data or another batch size; "
-                "resume with the same --data and options"
+                f"resume with the same {flag('data', None)} and options"
             )
         epoch, pos = state.get("epoch"), state.get("pos")
         if not isinstance(epoch, int) or not isinstance(pos, int) or not 0 <= pos <= self.per_epoch:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vegan.errors import OutputError
+from vegan.errors import OutputError, flag
 from vegan.io import atomic_write_text
 
 FILE = "metrics.jsonl"
@@ -27,7 +27,7 @@ class MetricsLog:
         except OSError as exc:
             raise OutputError(
                 f"could not write '{self.path}': {exc.strerror or exc}; free space or check the "
-                "folder, then continue with --resume"
+                f"folder, then continue with {flag('resume')}"
             ) from exc
 
     def truncate(self, step: int) -> None:
