@@ -11,7 +11,7 @@ CUDA tensors):
   float32) is about sqrt(available / 48) / 2;
 * a model (``vegan.train.api``): 4 copies of its parameters to train
   (weights, gradients, Adam's two moments), 2 to load.
-* Sinkhorn (``vegan.ot.sinkhorn``): 5 n x m matrices in the compute dtype;
+* Sinkhorn (``vegan.ot.sinkhorn``): 6 n x m matrices in the compute dtype;
 * sliced W (``vegan.ot.sliced``): (d + 2 (n + m)) K values for K projections.
 
 ``docs/reliability.md`` gives the numbers for the development machine; the
