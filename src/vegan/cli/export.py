@@ -19,8 +19,9 @@ Write the model of RUN_DIR (its newest checkpoint, or --step) to the folder
   samples.png        64 samples (a scatter of 2,000 points for 2-D data)
 
 vegan.load(DIR) and 'vegan sample DIR' read the folder. The card's table is
-the run's eval.json when it evaluated the exported step ('vegan eval RUN'),
-else a fresh evaluation with --n and --seed (the run is not changed). To put
+the run's eval.json when it evaluated the exported step with the same --seed
+(and --n, when given), as 'vegan eval RUN' writes it; else a fresh evaluation
+with --n and --seed, as 'vegan eval' would do it (the run is not changed). To put
 the folder on a model hub, upload it as it is (the card has the hub's YAML
 header); the how-to guide 'Track and share runs' shows how.
 
@@ -47,8 +48,9 @@ def register(sub, formatter) -> None:
     p.add_argument(
         "--n",
         type=positive_int,
-        default=2000,
-        help="samples per side when the export evaluates (as 'vegan eval --n')",
+        default=None,
+        help="samples per side when the export evaluates, as 'vegan eval --n' (default: "
+        "min(2000, the held-out split's size))",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of that evaluation")
     p.set_defaults(func=run)

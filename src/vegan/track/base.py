@@ -108,6 +108,8 @@ class Tracker(Callback):
     def __init__(self) -> None:
         self.run_dir: Path | None = None
         self.state: dict[str, Any] = {}
+        self._logged: dict[str, int] = {}  # metric -> the last step this process logged it at
+        self._pictures_step = -1  # the step this process last logged pictures at
 
     # ----------------------------------------------------------- to implement
     def open(
@@ -153,21 +155,30 @@ class Tracker(Callback):
             self.hyperparameters(hyperparameters(self.run_dir, run.config, run.options))
 
     def on_log(self, run: RunView, record: dict[str, Any]) -> None:
-        values = scalars_of(record)
+        # A metric is sent once per step: the lines the callbacks return at the
+        # end of an epoch repeat ``epoch`` at the step of a training line.
+        step = int(record.get("step", run.step))
+        values = {k: v for k, v in scalars_of(record).items() if step > self._logged.get(k, -1)}
         if values:
-            self.scalars(values, int(record.get("step", run.step)))
+            self.scalars(values, step)
+            self._logged.update(dict.fromkeys(values, step))
 
     def on_epoch_end(self, run: RunView) -> None:
-        if run.pictures:
-            self.images(dict(run.pictures), run.step)
+        self._pictures(run)
 
     def on_checkpoint(self, run: RunView, path: Path) -> None:
         self.flush()
 
     def on_end(self, run: RunView) -> None:
-        if run.pictures:
-            self.images(dict(run.pictures), run.step)
+        self._pictures(run)
         self.close(finished=True)
+
+    def _pictures(self, run: RunView) -> None:
+        """Send the grids of this round of calls, once per step (the last epoch's end and the
+        run's end draw the same model)."""
+        if run.pictures and run.step > self._pictures_step:
+            self.images(dict(run.pictures), run.step)
+            self._pictures_step = run.step
 
 
 def tracker_classes() -> dict[str, type[Tracker]]:
@@ -210,7 +221,10 @@ class Trackers(Callback):
                 raise
 
     def on_start(self, run: RunView) -> None:
-        self.trackers = make_trackers(getattr(run.options, "log_to", ""))
+        # The loop calls callbacks on rank 0 only; a callback list run by hand on
+        # another rank still logs nothing (one tracker run per training run).
+        names = getattr(run.options, "log_to", "") if run.is_main else ""
+        self.trackers = make_trackers(names)
         self._each("on_start", run)
 
     def on_log(self, run: RunView, record: dict[str, Any]) -> None:
@@ -243,7 +257,8 @@ def evaluation_table(result: dict[str, Any]) -> str:
         if m.reference == "modes_total":
             what = "of"
         ref_text = f"{_number(ref)} ({what})" if ref is not None else ""
-        rows.append(f"| {m.label} (`{key}`) | {_number(value)} | {ref_text} |")
+        label = m.label.replace("|", "\\|")  # "|x - G(E(x))|" must not split the row
+        rows.append(f"| {label} (`{key}`) | {_number(value)} | {ref_text} |")
     return "\n".join(rows)
 
 

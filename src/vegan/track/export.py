@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,8 @@ def export_run(
         The checkpoint to export (default: the newest).
     evaluate : bool
         Put the evaluation table in the model card (the run's ``eval.json``
-        of that step, else a fresh evaluation with ``eval_options``).
+        of that step with the same seed and n, else a fresh evaluation with
+        ``eval_options``, as ``vegan eval`` does it).
     eval_options : vegan.eval.evaluation.EvalOptions, optional
         How to evaluate when the run has no evaluation of the step.
 
@@ -126,21 +128,35 @@ def _evaluation(run_dir: Path, model, evaluate: bool, options, log) -> tuple[dic
     """(the evaluation's JSON, or None with the reason) for the model card."""
     if not evaluate:
         return None, "not evaluated (exported with --no-eval)"
-    from vegan.eval.evaluation import EvalOptions, eval_data, evaluate_model, load_evaluation
+    from vegan.eval.evaluation import (
+        EvalOptions,
+        eval_data,
+        evaluate_model,
+        load_evaluation,
+        n_note,
+    )
 
+    options = options or EvalOptions()
     saved = load_evaluation(run_dir)
-    if saved is not None and saved.step == model.info.get("step"):
+    if (
+        saved is not None
+        and saved.step == model.info.get("step")
+        and saved.seed == options.seed
+        and (options.n is None or saved.n == options.n)
+    ):
         log(f"using the run's evaluation ({run_dir / 'eval.json'}, step {saved.step})")
         return saved.to_json(), ""
     if model.info.get("data") == "array":
         return None, "not evaluated: the run was trained on an in-memory array (no held-out split)"
-    options = options or EvalOptions()
-    log(f"evaluating step {model.info.get('step')} (n = {options.n}, seed {options.seed})")
     # As vegan.eval.evaluation.evaluate does, on the checkpoint being exported.
+    t0 = time.perf_counter()
     spec = model.info["data"]
     held, ref, _ = eval_data(spec, options.n, options.seed, int(model.config.seed))
+    log(f"evaluating step {model.info.get('step')} ({n_note(options.n, len(held))})")
     result = evaluate_model(model, held, ref, dataset=spec, options=options, log=log)
+    result.settings["n"] = n_note(options.n, len(held))
     result.run, result.step = str(run_dir), model.info.get("step")
+    result.seconds = round(time.perf_counter() - t0, 2)
     return result.to_json(), ""
 
 
@@ -213,8 +229,12 @@ def model_card(config: dict, ev: dict | None, why: str, folder: str) -> str:
             f"`vegan eval` of step {ev.get('step')}: `{ev.get('dataset')}`, "
             f"{ev.get('split', 'heldout')} split, n = {ev.get('n')} samples per side, seed "
             f"{ev.get('seed')}. The reference column compares two real samples of the same "
-            "size (or, for codes, two prior samples): pixel transport rewards blur, so never "
-            "rank models on pixel W2 alone.",
+            "size (or, for codes, two prior samples): read each number beside it"
+            + (
+                "; pixel transport rewards blur, so never rank models on pixel W2 alone."
+                if len(config["sample_shape"]) == 3
+                else "."
+            ),
             "",
             evaluation_table(ev),
             "",

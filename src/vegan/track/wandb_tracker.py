@@ -5,7 +5,9 @@ Without ``WANDB_MODE`` the run is written offline to ``RUN/wandb/``
 (``online``, ``offline``, ``disabled``), ``WANDB_PROJECT`` (default
 ``vegan``) and ``WANDB_ENTITY`` are honoured. Online mode needs an API key
 already there (``WANDB_API_KEY`` or ``wandb login``): without one the run
-stops before training with a one-line error instead of asking for it.
+stops before anything is written, with a one-line error instead of a
+prompt (:func:`vegan.train.options.check_wandb_key`, run when the options
+are checked).
 
 Logged: every metric against the run's step (the ``step`` metric), the
 resolved options as the run's config, the grids as images
@@ -17,41 +19,17 @@ logged before. Needs the ``wandb`` extra.
 
 from __future__ import annotations
 
-import netrc
 import os
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from vegan.errors import ConfigError
 from vegan.track.base import Tracker
+from vegan.train.options import check_wandb_key as check_online_key
+from vegan.train.options import wandb_mode
 
 #: The project vegan's runs go to unless WANDB_PROJECT names another.
 PROJECT = "vegan"
-#: Modes that never reach a server.
-LOCAL_MODES = ("offline", "dryrun", "disabled")
-
-
-def wandb_mode() -> str:
-    """``WANDB_MODE`` when set, else ``offline``."""
-    return os.environ.get("WANDB_MODE", "").strip().lower() or "offline"
-
-
-def check_online_key() -> None:
-    """Online mode without an API key would prompt for one: refuse in one line instead."""
-    if wandb_mode() in LOCAL_MODES or os.environ.get("WANDB_API_KEY"):
-        return
-    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or ""
-    try:
-        found = netrc.netrc().authenticators(host) is not None
-    except (OSError, netrc.NetrcParseError):
-        found = False
-    if not found:
-        raise ConfigError(
-            f"WANDB_MODE={wandb_mode()} but no W&B API key is configured; run 'wandb login' "
-            "or set WANDB_API_KEY, or unset WANDB_MODE to log offline"
-        )
 
 
 class WandbTracker(Tracker):

@@ -108,8 +108,45 @@ def check_trackers(names: list[str]) -> None:
         if not found:
             raise ConfigError(
                 f"log_to={name} needs {label}, which is not installed: "
-                f"pip install 'vegan-cookbook[{name}]'"
+                f"pip install 'vegan-cookbook[{name}]' (or leave {name} out of log_to)"
             )
+    if "wandb" in names:
+        check_wandb_key()
+
+
+#: W&B modes that never reach a server (``WANDB_MODE``).
+WANDB_LOCAL_MODES = ("offline", "dryrun", "disabled")
+
+
+def wandb_mode() -> str:
+    """The W&B mode vegan uses: ``WANDB_MODE`` when set, else ``offline``."""
+    import os
+
+    return os.environ.get("WANDB_MODE", "").strip().lower() or "offline"
+
+
+def check_wandb_key() -> None:
+    """An online W&B run without an API key would prompt for one: a one-line ConfigError instead.
+
+    The key is ``WANDB_API_KEY`` or the ``~/.netrc`` entry ``wandb login``
+    writes for ``WANDB_BASE_URL``'s host. Offline (the default) needs none.
+    """
+    import netrc
+    import os
+    from urllib.parse import urlparse
+
+    if wandb_mode() in WANDB_LOCAL_MODES or os.environ.get("WANDB_API_KEY", "").strip():
+        return
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or ""
+    try:
+        found = netrc.netrc().authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        found = False
+    if not found:
+        raise ConfigError(
+            f"WANDB_MODE={wandb_mode()} but no W&B API key is configured; run 'wandb login' "
+            "or set WANDB_API_KEY, or unset WANDB_MODE to log offline"
+        )
 
 
 #: The options of :class:`RunOptions`, which a resumed run may change.
