@@ -173,16 +173,6 @@ def test_resume_from_python_returns_the_run_as_it_is(tmp_path):
     assert not model.training
 
 
-def test_resume_records_the_new_total(tmp_path):
-    import vegan
-
-    vegan.fit("wae-mmd", "toy:8gaussians", tmp_path / "r", steps=2, **TINY_KW)
-    vegan.fit("wae-mmd", "toy:8gaussians", tmp_path / "r", steps=4, resume=True, **TINY_KW)
-    run = json.loads((tmp_path / "r" / "run.json").read_text())["run"]
-    assert (run["steps"], run["epochs"]) == (4, 0)
-    assert vegan.load(tmp_path / "r").info["step"] == 4
-
-
 # ------------------------------------------------------------ 5. the API's words
 
 

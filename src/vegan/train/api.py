@@ -133,9 +133,8 @@ def fit(
     epochs, steps : int, optional
         Total training length; totals, not increments, on resume. The one
         given is recorded in run.json and the other as 0 (``steps`` wins
-        when both are given); a resume records its new total. A resumed run
-        already at its total trains nothing, writes nothing and returns a
-        :class:`NothingToDo` result.
+        when both are given). A resumed run already at its total trains
+        nothing, writes nothing and returns a :class:`NothingToDo` result.
     config : path or dict, optional
         A TOML file (or dict) of options; ``sets`` and ``options`` override it.
     preset : str, optional
@@ -260,8 +259,6 @@ def fit(
     )
     if not fresh and (done := _already_done(model, train, cfg, run_opts, out, ctx)) is not None:
         return model.to(device_).eval(), done
-    if not fresh and ctx.is_main and run_dict(run_opts) != info["run"]:
-        rundir.update_run_options(out, run_dict(run_opts))  # the new total, as given
     pictures = SamplePictures(held.x if held else None, reference)
     trainer = Trainer(
         model, train.x, out, run_opts, device_, callbacks=[pictures, *callbacks], progress=progress

@@ -151,12 +151,6 @@ def write_run_info(
     )
 
 
-def update_run_options(run_dir: Path, run: dict[str, Any]) -> None:
-    """Record a resumed run's options (its new total, cadence) in run.json, atomically."""
-    info = read_run_info(run_dir)
-    atomic_write_json(Path(run_dir) / RUN_FILE, {**info, "run": run})
-
-
 def upgrade_run_info(info: dict[str, Any]) -> dict[str, Any]:
     """A run.json of the first format (every option under "config") in today's layout."""
     if info.get("format") != RUN_FORMAT_1:
