@@ -83,6 +83,33 @@ def test_the_documented_messages_are_the_real_ones(codeblocks, docs_env, monkeyp
     assert _quoted(resume, "runs nearby") == " ".join(err.split())
 
 
+def test_the_new_recipe_guides_module_from_the_command_line(codeblocks, docs_env, monkeypatch):
+    """The guide's my_recipes.py through --import, then its run without it: the quoted line."""
+    import sys
+
+    from vegan.models import registry
+
+    page = ROOT / "docs" / "howto" / "new-recipe.md"
+    module = next(b for b in codeblocks.extract(page) if b.marker == "file")
+    assert module.arg == "my_recipes.py"
+    monkeypatch.chdir(docs_env)
+    Path(module.arg).write_text(module.code, encoding="utf-8")
+    monkeypatch.delitem(sys.modules, "my_recipes", raising=False)
+    train = (
+        "vegan --import my_recipes.py train wae-moments --data toy:8gaussians --out runs/moments "
+        "--steps 3 --set cov_weight=2 --set hidden=16 --no-progress"
+    )
+    status, err = codeblocks.run_vegan(train)
+    assert status == 0, err
+    registry.RECIPES.pop("wae-moments")  # a new shell: the module is not imported
+    del sys.modules["my_recipes"]
+    status, err = codeblocks.run_vegan("vegan eval runs/moments")
+    assert status == 2
+    assert _quoted(page, "which is not imported") == "$ vegan eval runs/moments " + " ".join(
+        err.split()
+    )
+
+
 def _quoted(page: Path, words: str) -> str:
     """The ``text`` block of ``page`` holding ``words``, on one line."""
     import sys

@@ -269,16 +269,16 @@ def run_recipe(info: dict[str, Any], where: str | Path) -> Recipe:
         key = ALIASES.get(name.lower(), name.lower())
         if key in RECIPES:
             return RECIPES[key]
-    head = f"run '{where}' was trained with recipe '{name}'"
+    head = f"unknown recipe '{name}' of run '{where}'"
     if module in ("__main__", "__docs_page__"):
         raise ConfigError(
-            f"{head}, defined in the script that trained it, and no recipe of that name is "
-            "registered now; put the recipe in a module and "
+            f"{head}: it was defined in the script that trained the run; put the recipe in "
+            "a module and "
             + words("name it with --import MODULE", "import it before loading the run")
         )
     if isinstance(module, str) and module:
         raise ConfigError(
-            f"{head}, defined in module '{module}', which is not imported; "
+            f"{head}: it is defined in module '{module}', which is not imported; "
             + words(
                 f"add --import {module} (its module name or .py file; or set "
                 f"VEGAN_IMPORT={module})",
@@ -286,8 +286,8 @@ def run_recipe(info: dict[str, Any], where: str | Path) -> Recipe:
             )
         )
     raise ConfigError(
-        f"{head}, which is neither built in nor registered{closest(name.lower(), tuple(RECIPES))}"
-        "; if it is your own recipe, "
+        f"{head}{closest(name.lower(), tuple(RECIPES))}: it is neither built in nor "
+        "registered; if it is your own recipe, "
         + words("name its module with --import MODULE", "import its module first")
     )
 
