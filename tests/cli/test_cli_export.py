@@ -7,7 +7,10 @@ import json
 import numpy as np
 import pytest
 
-TOY = ["--data", "toy:8gaussians", "--no-progress", "--set", "batch_size=400"]
+TOY = [
+    "--data", "toy:8gaussians", "--no-progress", "--set", "batch_size=200", "--set", "hidden=32",
+    "--set", "checkpoint_every=20",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,15 @@ from vegan.track.export import export_run
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "run"
     vegan.fit(
-        "wae-mmd", "toy:8gaussians", out, steps=40, batch_size=400, log_every=5, progress=False
+        "wae-mmd",
+        "toy:8gaussians",
+        out,
+        steps=40,
+        batch_size=200,  # 40 steps an epoch
+        checkpoint_every=20,
+        hidden=32,
+        log_every=5,
+        progress=False,
     )
     return out
 
@@ -106,7 +114,7 @@ def test_model_card_numbers_equal_vegan_eval_json(run, run_cli, tmp_path):
     assert card.startswith("---\nlibrary_name: vegan\n")
     assert "# wae-mmd trained on toy:8gaussians" in card
     assert f"equation {get_recipe('wae-mmd').equation}" in card
-    assert "- 40 steps (2 epochs)" in card and "n = 256 samples per side" in card
+    assert "- 40 steps (1 epoch)" in card and "n = 256 samples per side" in card
     assert "![samples of the model](samples.png)" in card
 
 

@@ -78,7 +78,7 @@ def test_tracking_uri_from_the_environment_and_vegan_eval(toy_run, run_cli, tmp_
     run = tmp_path / "runs" / "wae"
     toy_run(run, log_to="mlflow")
     assert not (tmp_path / "runs" / "mlruns").exists()
-    code, out, err = run_cli("eval", run, "--n", "256", "--json")
+    code, out, err = run_cli("eval", run, "--json")
     assert code == 0, err
     result = json.loads(out)
     client, runs = _runs(store)

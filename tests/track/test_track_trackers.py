@@ -106,13 +106,13 @@ def test_vegan_eval_logs_to_the_run_trackers(recording, toy_run, run_cli, tmp_pa
     run = tmp_path / "run"
     toy_run(run, log_to="tensorboard")
     recording.clear()
-    code, out, err = run_cli("eval", run, "--n", "256", "--json")
+    code, out, err = run_cli("eval", run, "--json")
     assert code == 0, err
     result = json.loads(out)
     assert recording[0] == ("open", 40, {"id": "run-1", "opened_at": 0}, True)
     (_, step, metrics, table) = _kinds(recording, "evaluation")[0]
     assert step == 40
-    assert metrics["w2sq"] == result["w2sq"] and metrics["modes_covered"] == result["modes_covered"]
+    assert metrics["w2sq"] == result["w2sq"] and metrics["mmd"] == result["mmd"]
     assert "(`w2sq`)" in table
     assert recording[-1] == ("close", True)
 

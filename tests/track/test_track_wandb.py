@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 
 import pytest
 
@@ -75,14 +76,25 @@ def _records(run_file) -> list[bytes]:
             pos += block - pos % block
             continue
         crc, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
-        if length == 0 and kind == 0:
-            break
+        if (length == 0 and kind == 0) or pos + 7 + length > len(data):
+            break  # the end, or a record still being written
         chunk = data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         pending = chunk if kind in (1, 2) else pending + chunk
         if kind in (1, 4):
             out.append(pending)
     return out
+
+
+def _kinds(run_file) -> list[str]:
+    from wandb.proto import wandb_internal_pb2
+
+    kinds = []
+    for data in _records(run_file):
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(data)
+        kinds.append(record.WhichOneof("record_type"))
+    return kinds
 
 
 def _history(run_file):
@@ -113,6 +125,10 @@ def test_offline_run_files_hold_the_metrics(no_wandb_config, toy_run, metrics_of
     toy_run(run, log_to="wandb")
     files = sorted((run / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(files) == 1, sorted(p.name for p in (run / "wandb").rglob("*"))
+    # W&B's service process writes the file: wait for its last record (the run's exit).
+    deadline = time.monotonic() + 60
+    while _kinds(files[0])[-1:] != ["exit"] and time.monotonic() < deadline:
+        time.sleep(0.2)
     rows, config = _history(files[0])
     got = [(r["step"], r["autoencoder/loss"]) for r in rows if "autoencoder/loss" in r]
     want = metrics_of(run)["autoencoder/loss"]

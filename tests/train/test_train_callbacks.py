@@ -12,8 +12,19 @@ from vegan.train.callbacks import Callback, CallbackError
 from vegan.train.checkpoint import list_checkpoints
 from vegan.train.loop import ProgressLines, _progress
 
-#: 8,000 toy points at batch 400: 20 steps an epoch; 40 steps, a line every 10.
-RUN = {"steps": 40, "batch_size": 400, "log_every": 10, "progress": False}
+#: 500 toy points in a file (400 train), batch 20: 20 steps an epoch; 40 steps, a line every 10.
+RUN = {"steps": 40, "batch_size": 20, "hidden": 32, "log_every": 10, "progress": False}
+
+
+@pytest.fixture
+def toy(tmp_path) -> str:
+    import numpy as np
+
+    from vegan.data import sample_toy
+
+    path = tmp_path / "toy.npy"
+    np.save(path, sample_toy("8gaussians", 500, np.random.default_rng(0)))
+    return str(path)
 
 
 class Recorder(Callback):
@@ -40,12 +51,12 @@ class Recorder(Callback):
         self.calls.append((self.name, "on_end", run.step))
 
 
-def test_callbacks_are_called_in_order_and_see_the_pictures(tmp_path):
+def test_callbacks_are_called_in_order_and_see_the_pictures(toy, tmp_path):
     calls: list = []
     run = tmp_path / "run"
     api.fit(
         "wae-mmd",
-        "toy:8gaussians",
+        toy,
         run,
         callbacks=[Recorder("a", calls, score=2.5), Recorder("b", calls)],
         **RUN,
@@ -91,17 +102,17 @@ class Boom(Callback):
             raise ValueError("no more room\nsecond line")
 
 
-def test_a_failing_callback_stops_the_run_after_a_checkpoint(tmp_path):
+def test_a_failing_callback_stops_the_run_after_a_checkpoint(toy, tmp_path):
     run = tmp_path / "run"
     with pytest.raises(CallbackError) as info:
-        api.fit("wae-mmd", "toy:8gaussians", run, callbacks=[Boom()], **RUN)
+        api.fit("wae-mmd", toy, run, callbacks=[Boom()], **RUN)
     message = str(info.value)
     assert message == (
         f"callback 'boom' failed in on_log at step 30: ValueError: no more room; a checkpoint "
         f"is in '{run}'; fix the callback and continue with --resume"
     )
     assert list_checkpoints(run)[-1].name == "step-00000030.json"
-    _, result = api.fit("wae-mmd", "toy:8gaussians", run, resume=True, **RUN)
+    _, result = api.fit("wae-mmd", toy, run, resume=True, **RUN)
     assert result.step == 40
 
 
@@ -149,7 +160,7 @@ def test_a_file_gets_lines_a_terminal_a_bar(monkeypatch):
 def test_train_into_a_log_file_writes_no_partial_lines(run_cli, tmp_path):
     code, _, err = run_cli(
         "train", "wae-mmd", "--data", "toy:8gaussians", "--out", tmp_path / "run",
-        "--steps", "20", "--set", "batch_size=400",
+        "--steps", "20", "--set", "batch_size=100", "--set", "hidden=32",
     )  # fmt: skip
     assert code == 0, err
     assert "\r" not in err

@@ -214,7 +214,11 @@ def model_card(config: dict, ev: dict | None, why: str, folder: str) -> str:
         "## Training",
         "",
         f"- {config['step']:,} steps"
-        + (f" ({float(epoch):.4g} epochs)" if epoch is not None else "")
+        + (
+            f" ({float(epoch):.4g} epoch{'' if float(epoch) == 1 else 's'})"
+            if epoch is not None
+            else ""
+        )
         + (f", {float(seconds):.1f} s of training" if seconds is not None else ""),
         f"- batch size {config['config'].get('batch_size', '?')}, seed "
         f"{config['config'].get('seed', '?')}",
