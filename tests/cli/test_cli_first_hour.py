@@ -120,15 +120,32 @@ def test_resume_of_a_misspelled_folder_names_the_runs_nearby(run_cli, tmp_path):
     assert "drop --resume to start a new run" in err
     assert _snapshot(tmp_path) == before and not (runs / "rnig").exists()
 
-    (runs / "empty").mkdir()
+    (runs / "notes").mkdir()
+    (runs / "notes" / "todo.txt").write_text("mine")
     err = _one_line(
         *run_cli(
-            "train", "wae-mmd", "--data", "toy:8gaussians", "--out", runs / "empty", "--steps",
+            "train", "wae-mmd", "--data", "toy:8gaussians", "--out", runs / "notes", "--steps",
             "2", "--resume", *TINY,
         )[::2]
     )  # fmt: skip
     assert "is not a vegan run (no run.json), so there is nothing to resume" in err
-    assert list((runs / "empty").iterdir()) == []
+    assert [p.name for p in (runs / "notes").iterdir()] == ["todo.txt"]
+
+
+def test_resume_starts_a_run_killed_while_it_was_being_created(run_cli, tmp_path):
+    """An empty folder, or one with only a torn run.json write: the same --resume starts it."""
+    for name, debris in (("empty", None), ("torn", ".run.json.k2j4x9_a.tmp")):
+        run = tmp_path / name
+        run.mkdir()
+        if debris:
+            (run / debris).write_text('{"format": "vegan-')
+        code, _, err = run_cli(
+            "train", "wae-mmd", "--data", "toy:8gaussians", "--out", run, "--steps", "2",
+            "--resume", *TINY,
+        )  # fmt: skip
+        assert code == 0, err
+        assert "holds no run yet (its creation was interrupted); starting it" in err
+        assert json.loads((run / "run.json").read_text())["run"]["steps"] == 2
 
 
 def test_resume_with_no_run_anywhere_says_so(tmp_path):

@@ -211,7 +211,8 @@ def kill_and_resume(tmp_path: Path, n_kills: int, seed: int, total: int) -> dict
     while kills < n_kills or (mid_write == 0 and kills < n_kills + EXTRA_WRITE_KILLS):
         mode = modes[kills] if kills < n_kills else "write"
         before_tmp, before_step = _temp_files(cdir), _newest_step(cdir)
-        proc = _start(run, total, logs, f"life-{life}")
+        # The first life starts the run: --resume on a folder that does not exist is an error.
+        proc = _start(run, total, logs, f"life-{life}", resume=life > 0)
         life += 1
         if mode == "setup":
             alive = _wait_for(run.exists, proc, poll=0)

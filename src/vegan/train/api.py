@@ -144,7 +144,9 @@ def fit(
         ``config`` < ``sets`` < ``options``.
     resume : bool
         Continue the run in ``out`` from its last checkpoint up to the total;
-        a folder that holds no run is an error naming the runs beside it.
+        a folder that holds no run is an error naming the runs beside it
+        (but an empty one, left by a run killed while it was being created,
+        starts that run).
     nets : dict, optional
         User modules replacing default backbones ("encoder", "decoder", ...).
     callbacks : sequence, optional
@@ -175,8 +177,12 @@ def fit(
         device_ = torch.device("cuda", ctx.local_rank)
     ctx.barrier()  # every rank sees the folder before anyone writes to it
 
+    notes: list[str] = []  # printed once every check has passed
     if resume and not rundir.is_run(out):
-        raise RunDirError(rundir.no_run_to_resume(out))
+        if not rundir.interrupted_creation(out):
+            raise RunDirError(rundir.no_run_to_resume(out))
+        resume = False  # a run killed while it was being created: start it
+        notes.append(f"'{out}' holds no run yet (its creation was interrupted); starting it")
     fresh = not resume
     if not fresh:
         info = rundir.read_run_info(out)
@@ -227,8 +233,11 @@ def fit(
     _check_batch_memory(model, min(cfg.batch_size, len(train.x)), device_)
     if fresh:
         rundir.check_new(out, overwrite=overwrite)
-        if warning and ctx.is_main:  # after every check: a refused run prints only its error
-            print(f"vegan: warning: {warning}", file=sys.stderr, flush=True)
+        if ctx.is_main:  # after every check: a refused run prints only its error
+            for note in notes:
+                print(f"vegan: {note}", file=sys.stderr, flush=True)
+            if warning:
+                print(f"vegan: warning: {warning}", file=sys.stderr, flush=True)
         ctx.barrier()
         if ctx.is_main:
             created = _first_missing(out)

@@ -12,7 +12,9 @@ Layout::
 A new run refuses an existing non-empty folder unless ``--resume`` (continue
 it) or ``--overwrite`` (start over; only a folder that is a vegan run is
 ever deleted). ``--resume`` on a folder that holds no run is refused too,
-naming the runs beside it (:func:`no_run_to_resume`). Messages speak the
+naming the runs beside it (:func:`no_run_to_resume`), except a folder left
+empty by a run killed while it was being created
+(:func:`interrupted_creation`), which starts that run. Messages speak the
 words of the interface in use (``resume=True`` from Python).
 """
 
@@ -225,6 +227,17 @@ def nearby_runs(path: Path, limit: int = 5) -> list[Path]:
     name = path.name
     runs.sort(key=lambda p: (-difflib.SequenceMatcher(None, name, p.name).ratio(), p.name))
     return runs[:limit]
+
+
+def interrupted_creation(path: Path) -> bool:
+    """Whether ``path`` is a folder with no run yet: empty, or holding only the debris of one.
+
+    A run killed while it was being created leaves such a folder (made, but
+    run.json not yet written, or only its temporary file): ``--resume``
+    then starts that run, so the same command restarts it at any moment.
+    """
+    path = Path(path)
+    return path.is_dir() and not is_run(path) and not _entries(path)
 
 
 def no_run_to_resume(path: Path) -> str:
