@@ -33,7 +33,7 @@ FAMILIES: dict[str, str] = {
     "vectors": "vectors of dimension > 16",
     "mnist": "1 x 28 x 28 images (MNIST and its kin)",
     "rgb32": "3 x 32 x 32 images (CIFAR-10 and its kin)",
-    "rgb64": "3 x 64 x 64 images (CelebA at 64 x 64, the procedural shapes64)",
+    "rgb64": "3 x 64 x 64 images (CelebA at 64 x 64 and its kin)",
 }
 
 #: Vectors up to this dimension belong to the "toy" family.

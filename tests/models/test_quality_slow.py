@@ -1,0 +1,42 @@
+"""Out of the box on the 2-D toys: each recipe the toy preset fixes learns the modes.
+
+Slow (minutes each): run with ``pytest -m slow tests/models/test_quality_slow.py``.
+The user's path: ``vegan train RECIPE --data toy:8gaussians --steps N`` with
+no option but the length (the toy preset supplies the rest), then ``vegan
+eval --json``: modes covered and the share of high-quality samples (within 3
+std of a mode) of 2,000 samples. The floors sit under what seed 0 measured
+(BENCHMARKS.md, "Quality on toy data"); the bare defaults (``--preset none``)
+cover 0 or 1 of the 8 modes for every recipe here, so each floor can fail.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+#: (recipe, data, steps, modes at least, high-quality share at least)
+CASES = [
+    ("gan", "toy:8gaussians", 3000, 8, 0.80),
+    ("gan", "toy:25gaussians", 3000, 24, 0.55),
+    ("wgan-gp", "toy:8gaussians", 1000, 8, 0.80),
+    ("wae-mmd", "toy:8gaussians", 5000, 8, 0.70),
+    ("swae", "toy:8gaussians", 5000, 8, 0.50),
+]
+
+
+@pytest.mark.parametrize(("recipe", "data", "steps", "modes", "hq"), CASES)
+def test_the_toy_preset_learns_the_modes(run_cli, tmp_path, recipe, data, steps, modes, hq):
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        "train", recipe, "--data", data, "--steps", steps, "--out", out, "--no-progress",
+        "--set", "samples_every=0",
+    )  # fmt: skip
+    assert code == 0, err
+    code, text, err = run_cli("eval", out, "--json", "--no-save")
+    assert code == 0, err
+    metrics = json.loads(text)
+    assert metrics["modes_covered"] >= modes, metrics
+    assert metrics["high_quality"] >= hq, metrics
