@@ -25,7 +25,7 @@ def load_codeblocks():
     return module
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def codeblocks():
     return load_codeblocks()
 

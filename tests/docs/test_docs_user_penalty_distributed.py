@@ -72,15 +72,31 @@ def _max_diff(a: dict, b: dict) -> float:
     return max((a[k].double() - b[k].double()).abs().max().item() for k in keys)
 
 
-def test_the_guides_penalty_on_two_ranks_equals_one_process(tmp_path, codeblocks, torchrun):
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory, codeblocks) -> dict:
+    """The guide's recipe trained in one process, once for both tests.
+
+    In one process the penalty's scope makes no difference (its codes are all
+    the codes), so this is the reference of the wrong variant too.
+    """
+    folder = tmp_path_factory.mktemp("one")
+    _guide_module(codeblocks, folder)
+    return _train_one(folder, folder / "run")
+
+
+def test_the_guides_penalty_on_two_ranks_equals_one_process(
+    tmp_path, codeblocks, torchrun, one_process
+):
     _guide_module(codeblocks, tmp_path)
-    one = _train_one(tmp_path, tmp_path / "one")
+    one = one_process
     two = _train_two(torchrun, tmp_path, tmp_path / "two")
     assert _max_diff(one, two) < 1e-5
 
 
-def test_a_per_rank_penalty_is_caught_by_the_same_comparison(tmp_path, codeblocks, torchrun):
+def test_a_per_rank_penalty_is_caught_by_the_same_comparison(
+    tmp_path, codeblocks, torchrun, one_process
+):
     _guide_module(codeblocks, tmp_path, scope="local")
-    one = _train_one(tmp_path, tmp_path / "one")
+    one = one_process
     two = _train_two(torchrun, tmp_path, tmp_path / "two")
     assert _max_diff(one, two) > 1e-4

@@ -115,5 +115,12 @@ def test_the_command_line_lets_idle_openmp_workers_sleep_before_torch_loads():
     assert _wait_policy_after_main(None) == "policy PASSIVE"
 
 
-def test_a_wait_policy_the_user_set_is_kept():
-    assert _wait_policy_after_main("ACTIVE") == "policy ACTIVE"
+def test_a_wait_policy_the_user_set_is_kept(monkeypatch):
+    import sys
+
+    from vegan.cli import calm_openmp
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.delitem(sys.modules, "torch")  # as before torch loads (restored after)
+    calm_openmp()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
