@@ -14,7 +14,15 @@ import importlib
 import inspect
 import pkgutil
 
-PACKAGES = ("vegan.ot", "vegan.data", "vegan.nets", "vegan.models", "vegan.train", "vegan.eval")
+PACKAGES = (
+    "vegan.ot",
+    "vegan.data",
+    "vegan.nets",
+    "vegan.models",
+    "vegan.train",
+    "vegan.track",
+    "vegan.eval",
+)
 MODULES = ("vegan.api", "vegan.parallel", "vegan.resources", "vegan.io", "vegan.plots")
 
 
