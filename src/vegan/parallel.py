@@ -47,7 +47,7 @@ from pathlib import Path
 
 import torch
 
-from vegan.errors import ConfigError, VeganError
+from vegan.errors import ConfigError, VeganError, flag
 
 
 class DistributedError(VeganError, RuntimeError):
@@ -203,7 +203,7 @@ def _lost(exc: Exception) -> DistributedError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DistributedError(
         f"rank {_CURRENT.rank}: a collective failed ({first[:200]}); another "
-        "process probably died; see its log, then resume with --resume"
+        f"process probably died; see its log, then resume with {flag('resume')}"
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from vegan.errors import DivergenceError, VeganError
+from vegan.errors import DivergenceError, VeganError, flag
 from vegan.models.config import to_dict
 from vegan.nets.layout import use_channels_last
 from vegan.parallel import current
@@ -212,7 +212,8 @@ class Trainer:
                 if stopping:
                     raise Interrupted(
                         f"training interrupted at step {self.step}/{self.total}; checkpoint "
-                        f"written to '{self.run_dir}'; continue with the same command and --resume"
+                        f"written to '{self.run_dir}'; continue with the same command and "
+                        f"{flag('resume')}"
                     )
             if self.dist.is_main:
                 last = ckpt.list_checkpoints(self.run_dir)
@@ -356,7 +357,7 @@ class Trainer:
             raise CallbackError(
                 f"callback '{callback_name(cb)}' failed in {method} at step {self.step}: "
                 f"{type(exc).__name__}" + (f": {first}" if first else "") + "; a checkpoint "
-                f"is in '{self.run_dir}'; fix the callback and continue with --resume"
+                f"is in '{self.run_dir}'; fix the callback and continue with {flag('resume')}"
             ) from exc
 
     def save_quietly(self) -> None:

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from vegan.errors import ConfigError, closest
+from vegan.errors import ConfigError, closest, words
 from vegan.models.config import check_ranges, fields, opt
 
 #: The experiment trackers of ``log_to``: name -> (module it needs, what it is called).
@@ -171,7 +171,10 @@ def split_options(config_cls: type, values: dict[str, Any]) -> tuple[dict, dict]
             names = (*known, *RUN_KEYS)
             raise ConfigError(
                 f"unknown option '{k}'{closest(k, names)} for this recipe; "
-                "'vegan recipes --show RECIPE' lists the options"
+                + words(
+                    "'vegan recipes --show RECIPE' lists the options",
+                    "the fields of the recipe's config class and of RunOptions are the options",
+                )
             )
     return model, run
 
