@@ -398,9 +398,15 @@ def _primal_metrics(model, held, seed, log) -> Part:
         return part
     log("reconstructions and codes")
     n = len(held)
-    recon = model.reconstruct(held).cpu()
+    # A random encoder (gaussian, implicit) draws from the global generator: seed it
+    # here, in a forked state, so that the numbers depend on the seed alone and the
+    # caller's random stream is left as it was.
+    cuda = sorted({p.device.index or 0 for p in model.parameters() if p.is_cuda})
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed + 2)
+        recon = model.reconstruct(held).cpu()
+        codes = model.encode(held).cpu()
     m["recon_l2sq"] = float((recon - held).flatten(1).pow(2).sum(1).mean())
-    codes = model.encode(held).cpu()
     prior = model.prior
     pz = prior.sample(2 * n, torch.Generator(device=prior.device).manual_seed(seed + 1)).cpu()
     p1, p2 = pz[:n], pz[n:]
