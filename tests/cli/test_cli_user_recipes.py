@@ -121,6 +121,11 @@ def test_import_file_for_train_eval_sample_report(run_cli, registry, tmp_path):
     assert "MNIST classifier" not in text and "Pixel-space" not in text
     assert "real-vs-real" in text
 
+    exported = tmp_path / "exported"
+    code, _, err = run_cli("--import", path, "export", run, "--out", exported, "--n", "200")
+    assert code == 0, err
+    assert json.loads((exported / "config.json").read_text())["recipe_module"] == "hour_moments"
+
 
 def test_run_of_a_module_not_imported_names_it(run_cli, registry, tmp_path, monkeypatch):
     path = write_module(tmp_path, "hour_named", "hour-named")

@@ -78,6 +78,8 @@ def write_exported(model: torch.nn.Module, info: dict[str, Any], out: str | Path
         "epoch": info.get("epoch"),
         "seconds": info.get("seconds"),
         "trained_with": info.get("vegan_version"),
+        # a user recipe's module, so that loading names it when it is not imported
+        **({"recipe_module": info["recipe_module"]} if info.get("recipe_module") else {}),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
     atomic_write_json(out / CONFIG_FILE, config)
