@@ -110,7 +110,7 @@ def test_a_failing_tracker_stops_the_run_naming_it(toy_run, tmp_path, monkeypatc
         toy_run(run, log_to="tensorboard")
     message = str(info.value)
     assert "callback 'tracker tensorboard' failed in on_log at step 15" in message
-    assert "OSError: disk on fire" in message and "--resume" in message
+    assert "OSError: disk on fire" in message and "resume=True" in message  # the API's words
     assert "\n" not in message
     assert (checkpoint_dir(run) / "step-00000015.json").is_file()  # saved before stopping
 

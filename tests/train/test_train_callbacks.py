@@ -109,7 +109,7 @@ def test_a_failing_callback_stops_the_run_after_a_checkpoint(toy, tmp_path):
     message = str(info.value)
     assert message == (
         f"callback 'boom' failed in on_log at step 30: ValueError: no more room; a checkpoint "
-        f"is in '{run}'; fix the callback and continue with --resume"
+        f"is in '{run}'; fix the callback and continue with resume=True"
     )
     assert list_checkpoints(run)[-1].name == "step-00000030.json"
     _, result = api.fit("wae-mmd", toy, run, resume=True, **RUN)
