@@ -23,6 +23,7 @@ that made it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import shlex
@@ -124,9 +125,21 @@ def main(argv: list[str] | None = None) -> int:
             key = f"{dataset}-{recipe}"
             record = json.loads(RECORD.read_text()) if RECORD.exists() else {}  # others may write
             old = record.get(key, {})
-            if steps and old.get("steps") == steps[-1].get("step") and "eval" in old:
+            # the run's options: equal steps with other options (a preset changed) is a new run
+            options = json.loads((run / "run.json").read_text()).get("config", {})
+            fingerprint = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
+            same_options = old.get("options_sha256", fingerprint) == fingerprint
+            if (
+                steps
+                and old.get("steps") == steps[-1].get("step")
+                and "eval" in old
+                and "options_sha256" in old
+                and same_options
+            ):
                 continue  # nothing new was trained: keep the record of the run that made it
-            same_run = old.get("steps") == (steps[-1].get("step") if steps else None)
+            same_run = same_options and old.get("steps") == (
+                steps[-1].get("step") if steps else None
+            )
             record[key] = {
                 "train": shlex.join(train),
                 "figure": str(fig.relative_to(ROOT)),
@@ -135,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 "train_seconds": round(steps[-1].get("time", seconds), 1) if steps else None,
                 "machine": f"{_cpu()}, {_cores()} CPU cores, torch {_torch()}",
                 "date": time.strftime("%Y-%m-%d"),
+                "options_sha256": fingerprint,
             }
             if same_run:  # only the evaluation is new: keep when and where it was trained
                 record[key].update(
