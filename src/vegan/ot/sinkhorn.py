@@ -153,10 +153,10 @@ DEFAULT_EPSILON_REL = 0.01
 #: Ways :func:`sinkhorn_divergence` debiases: the full entropic objective (Feydy et al.,
 #: GeomLoss) or the transport term only (POT's ``empirical_sinkhorn_divergence``).
 DEBIAS = ("entropic", "transport")
-#: n x m matrices alive at the peak of a solve and its backward pass (the cost, the kernel
-#: that becomes the plan, the plan-cost product, the cost's gradient and the distance's
-#: backward), for the memory check: 4.1 to 5.6 measured at n = m = 2,000 in float64
-#: (tests/reliability/test_rel_limits.py)
+#: n x m matrices of a solve and its backward pass, for the memory check: 3.2 alive at
+#: the peak (n = m = 2,000, float64, with gradients; tests/reliability/test_rel_limits.py),
+#: with room for what the allocator keeps after frees (the resident peak was 4.1 to 6.7
+#: matrices from run to run with glibc's default, dynamic mmap threshold)
 PLAN_MATRICES = 6
 #: Marginal error at which an annealing stage hands over to the next, smaller epsilon.
 STAGE_TOL = 1e-3
