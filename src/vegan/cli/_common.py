@@ -45,3 +45,17 @@ def write_samples(x: torch.Tensor, out: Path) -> str:
 
 def output(path: str, suffixes: tuple[str, ...]) -> Path:
     return check_output_path(path, suffixes)
+
+
+def eval_options(args):
+    """The :class:`~vegan.eval.evaluation.EvalOptions` of ``vegan eval`` / ``report`` arguments."""
+    from vegan.eval.evaluation import EvalOptions
+
+    return EvalOptions(
+        n=args.n,
+        seed=args.seed,
+        k=args.k,
+        features=not args.no_features,
+        inception=not args.no_inception,
+        device=args.device,
+    )

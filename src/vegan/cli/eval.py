@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from vegan.cli._common import add_device, positive_int
+from vegan.cli._common import add_device, eval_options, positive_int
 
 HELP = """\
 Evaluate the newest checkpoint of a run on the held-out split of its data
@@ -65,20 +65,13 @@ def register(sub, formatter) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vegan.eval.evaluation import EvalOptions, evaluate, save_evaluation
+    from vegan.eval.evaluation import evaluate, save_evaluation
     from vegan.eval.text import format_evaluation
 
     def log(msg: str) -> None:
         print(f"vegan: {msg}", file=sys.stderr, flush=True)
 
-    options = EvalOptions(
-        n=args.n,
-        seed=args.seed,
-        k=args.k,
-        features=not args.no_features,
-        inception=not args.no_inception,
-        device=args.device,
-    )
+    options = eval_options(args)
     result = evaluate(args.run_dir, options, log=None if args.json else log)
     if not args.no_save:
         save_evaluation(args.run_dir, result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vegan.cli._common import add_device, positive_int
+from vegan.cli._common import add_device, eval_options, positive_int
 
 HELP = """\
 Write a report of one or more runs: the metrics tables across runs (best
@@ -62,7 +62,6 @@ def register(sub, formatter) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vegan.eval.evaluation import EvalOptions
     from vegan.eval.report import make_report
 
     def log(msg: str) -> None:
@@ -72,14 +71,7 @@ def run(args: argparse.Namespace) -> int:
         args.run_dirs,
         args.out,
         fmt=getattr(args, "format", None),
-        options=EvalOptions(
-            n=args.n,
-            seed=args.seed,
-            k=args.k,
-            features=not args.no_features,
-            inception=not args.no_inception,
-            device=args.device,
-        ),
+        options=eval_options(args),
         reuse=not args.recompute,
         save=not args.no_save,
         title=args.title,
