@@ -85,7 +85,11 @@ def test_a_preset_naming_a_missing_option_fails_when_defined(extra_preset):
         extra_preset("bad3", recipes={"wgan-pg": {"lr": 1.0}})
     with pytest.raises(ConfigError, match="option 'n_critic' expects int"):
         extra_preset("bad4", recipes={"wgan-gp": {"n_critic": "five"}})
-    assert not {"bad1", "bad2", "bad3", "bad4"} & set(P.PRESETS)
+    with pytest.raises(ConfigError, match="steps for 'gan' must be a positive integer"):
+        extra_preset("bad5", steps={"gan": 0})
+    with pytest.raises(ConfigError, match="unknown recipe 'ganx'"):
+        extra_preset("bad6", steps={"ganx": 10})
+    assert not {"bad1", "bad2", "bad3", "bad4", "bad5", "bad6"} & set(P.PRESETS)
 
 
 def test_every_built_in_preset_names_a_source_and_a_known_family():
@@ -162,3 +166,36 @@ def test_show_prints_each_value_with_its_origin(run_cli):
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:2] == "  "}
     assert rows["batch_size"] == [str(get_recipe("wgan-gp").config().batch_size), "default"]
     assert "no preset" in out
+
+
+def test_a_preset_length_applies_only_when_the_user_gives_none(extra_preset, tmp_path):
+    """The toy preset's run length (steps) is used without --epochs/--steps, never over them."""
+    toy = P.get_preset("toy")
+    assert toy.steps["gan"] >= 1000  # the default 10 epochs (~300 steps) learn too little
+    extra_preset("short", steps={"gan": 7})
+    res = P.resolve("gan", TOY, "short")
+    assert (res.steps, res.steps_from) == (7, "preset short")  # the named preset wins
+    assert P.resolve("gan", TOY, "none").steps is None
+    assert P.resolve("ae", TOY).steps is None  # a recipe the preset gives no length
+    common = {"progress": False, "samples_every": 0}
+    vegan.fit("gan", "toy:8gaussians", tmp_path / "a", preset="short", **common)
+    info = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert (info["run"]["steps"], info["run"]["epochs"]) == (7, 0)
+    assert info["preset"]["origins"]["steps"] == "preset short"
+    assert [json.loads(x)["step"] for x in (tmp_path / "a" / "metrics.jsonl").open()][-1] == 7
+    vegan.fit("gan", "toy:8gaussians", tmp_path / "b", preset="short", epochs=1, **common)
+    info = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert (info["run"]["steps"], info["run"]["epochs"]) == (0, 1)
+    assert info["preset"]["origins"]["steps"] == "length/seed argument"
+
+
+def test_show_prints_the_preset_length(run_cli):
+    code, out, err = run_cli("recipes", "--show", "gan", "--data", "toy:8gaussians")
+    assert code == 0, err
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:2] == "  "}
+    assert rows["steps"] == [str(P.get_preset("toy").steps["gan"]), "preset", "toy"]
+    assert rows["epochs"][0] == "0"
+    code, out, _ = run_cli("recipes", "--show", "gan", "--data", "toy:8gaussians",
+                           "--set", "epochs=2")  # fmt: skip
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:2] == "  "}
+    assert rows["steps"] == ["0", "default"] and rows["epochs"] == ["2", "--set"]

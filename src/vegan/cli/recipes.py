@@ -84,6 +84,7 @@ def _resolved(r, args: argparse.Namespace) -> int:
     from vegan.errors import ConfigError
     from vegan.models.config import build_config, describe, load_toml, parse_sets
     from vegan.models.presets import data_family, resolve
+    from vegan.train.api import one_length, with_preset_length
     from vegan.train.options import RunOptions, split_options
 
     if args.data:
@@ -99,8 +100,11 @@ def _resolved(r, args: argparse.Namespace) -> int:
         sources.append(("--set", parse_sets(args.sets)))
     split = [(label, *split_options(r.config, values)) for label, values in sources]
     res = resolve(r.name, shape, args.preset, *[(label, m) for label, m, _ in split])
-    run = build_config(RunOptions, *[ru for _, _, ru in split])
+    user_run = with_preset_length({k: v for _, _, ru in split for k, v in ru.items()}, res)
+    run = one_length(build_config(RunOptions, user_run), user_run)
     origins = {k: label for label, _, ru in split for k in ru}
+    if "steps" in user_run and "steps" not in origins:
+        origins["steps"] = res.origins["steps"]
     fam = data_family(shape)
     print(f"data {args.data}: samples of shape {shape}, family {fam or '(none)'}")
     for name in res.presets:
@@ -114,7 +118,10 @@ def _resolved(r, args: argparse.Namespace) -> int:
     print("\n  the run's options:")
     for name, _, _, _ in describe(RunOptions):
         value = getattr(run, name)
-        print(f"  {name:<18} {_shown(value):<14} {origins.get(name, 'default')}")
+        origin = origins.get(name, "default")
+        if name == "epochs" and run.steps > 0 and "epochs" not in origins:
+            origin = "(the length is in steps)"
+        print(f"  {name:<18} {_shown(value):<14} {origin}")
     return 0
 
 

@@ -56,6 +56,17 @@ preset(
         "sinkhorn-wae": "measured: the toy auto-encoder settings with epsilon 0.005 "
         "(finer transport, as the MMD's finer kernel scales) and 100 iterations",
     },
+    # The run lengths these values were measured at (BENCHMARKS.md), used when no
+    # --epochs/--steps is given: the default 10 epochs are about 300 steps on 8,000
+    # points, too few for any of them.
+    steps={
+        "gan": 3000,
+        "wgan-gp": 1000,
+        "wgan": 3000,
+        "wae-mmd": 5000,
+        "swae": 5000,
+        "sinkhorn-wae": 3000,
+    },
 )
 
 preset(

@@ -60,7 +60,9 @@ class Preset:
 
     ``common`` applies to every recipe; ``recipes`` maps a recipe name to its
     own values (they win over ``common``); ``sources`` maps a recipe name to
-    where its values come from when it differs from ``source``.
+    where its values come from when it differs from ``source``; ``steps``
+    maps a recipe name to the run length (in steps) its values were measured
+    at, used when the user gives no length (no ``epochs`` nor ``steps``).
     """
 
     name: str
@@ -70,6 +72,7 @@ class Preset:
     common: dict[str, Any] = field(default_factory=dict)
     recipes: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
 
     def values_for(self, recipe: str) -> dict[str, Any]:
         return {**self.common, **self.recipes.get(recipe, {})}
@@ -92,11 +95,13 @@ def preset(
     common: dict[str, Any] | None = None,
     recipes: dict[str, dict[str, Any]] | None = None,
     sources: dict[str, str] | None = None,
+    steps: dict[str, int] | None = None,
 ) -> Preset:
     """Define and register a preset, checking every option against the recipes' configs.
 
     Raises :class:`ConfigError` at definition time for an unknown recipe, an
-    option a recipe does not have, or a value of the wrong type.
+    option a recipe does not have, a value of the wrong type, or a run
+    length (``steps``) that is not a positive integer.
     """
     from vegan.models.config import build_config
     from vegan.models.registry import RECIPES, _load_all, get_recipe
@@ -106,7 +111,7 @@ def preset(
     if family is not None and family not in FAMILIES:
         raise ConfigError(f"preset '{name}': unknown data family '{family}'")
     p = Preset(name, family, summary, source, dict(common or {}), dict(recipes or {}))
-    p = dataclasses.replace(p, sources=dict(sources or {}))
+    p = dataclasses.replace(p, sources=dict(sources or {}), steps=dict(steps or {}))
     _load_all()  # every built-in recipe is registered (installed packages not imported)
     from vegan.models.config import Config
 
@@ -116,9 +121,12 @@ def preset(
             f"preset '{name}': common option '{unknown[0]}' is not an option of every recipe; "
             "put it under the recipes that have it"
         )
-    for r in p.recipes:
+    for r in (*p.recipes, *p.steps):
         if r not in RECIPES:
             raise ConfigError(f"preset '{name}' names unknown recipe '{r}'")
+    for r, n in p.steps.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise ConfigError(f"preset '{name}': steps for '{r}' must be a positive integer")
     for r in RECIPES:
         values = p.values_for(r)
         if r not in p.recipes:  # common keys apply to the recipes that have them
@@ -164,6 +172,10 @@ class Resolved:
     origins: dict[str, str]
     presets: list[str]
     sources: dict[str, str] = field(default_factory=dict)
+    #: The run length (steps) of the last applied preset that gives one for the recipe,
+    #: and that preset's name; used when the user gives no length.
+    steps: int | None = None
+    steps_from: str | None = None
 
     def record(self) -> dict[str, Any]:
         """What run.json keeps: the presets applied, their sources, every non-default origin."""
@@ -193,6 +205,8 @@ def resolve(
     layers: list[tuple[str, dict[str, Any]]] = []
     applied: list[str] = []
     sources_: dict[str, str] = {}
+    steps: int | None = None
+    steps_from: str | None = None
     if preset_name not in (None, "auto", NONE):
         named = get_preset(str(preset_name))
     else:
@@ -204,13 +218,15 @@ def resolve(
                 layers.append((f"preset {p.name}", _for(p, r)))
                 applied.append(p.name)
                 sources_[p.name] = p.source_for(r.name)
+                if r.name in p.steps:
+                    steps, steps_from = p.steps[r.name], f"preset {p.name}"
     layers.extend((label, dict(values)) for label, values in sources)
     cfg = make_config(r.name, tuple(sample_shape), *(values for _, values in layers))
     origins = {f.name: "default" for f in dataclasses.fields(cfg)}
     for label, values in layers:
         for key in values:
             origins[key.replace("-", "_")] = label
-    return Resolved(cfg, origins, applied, sources_)
+    return Resolved(cfg, origins, applied, sources_, steps, steps_from)
 
 
 def _for(p: Preset, r) -> dict[str, Any]:

@@ -209,7 +209,7 @@ def fit(
             )
         train, held, spec = _training_data(info["data"], stored.get("seed", 0))
         cfg = make_config(r.name, tuple(train.sample_shape), stored)
-        run_opts = _one_length(build_config(RunOptions, info["run"], user_run), user_run)
+        run_opts = one_length(build_config(RunOptions, info["run"], user_run), user_run)
         record = info.get("preset")
     else:
         seed_ = user_model.get("seed", 0)
@@ -218,7 +218,8 @@ def fit(
             r.name, tuple(train.sample_shape), preset, *[(lab, m) for lab, m, _ in split]
         )
         cfg = resolved.config
-        run_opts = _one_length(build_config(RunOptions, user_run), user_run)
+        user_run = with_preset_length(user_run, resolved)
+        run_opts = one_length(build_config(RunOptions, user_run), user_run)
         for label, _, run_values in split:
             resolved.origins.update({k: label for k in run_values})
         record = resolved.record()
@@ -312,7 +313,21 @@ def _already_done(model, train, cfg, run_opts: RunOptions, out: Path, ctx) -> No
     return NothingToDo(out, last.step, last.step / per_epoch.per_epoch, seconds)
 
 
-def _one_length(opts: RunOptions, user_run: dict[str, Any]) -> RunOptions:
+def with_preset_length(user_run: dict[str, Any], resolved: Any) -> dict[str, Any]:
+    """``user_run`` with the preset's run length when the user gave none.
+
+    A preset may say how many steps its values were measured at (e.g. the
+    toy preset's GAN: 3,000); that length applies only when neither
+    ``epochs`` nor ``steps`` was given anywhere (argument, ``--set``, config
+    file). The origin is recorded in ``resolved.origins["steps"]``.
+    """
+    if resolved.steps is None or {"epochs", "steps"} & set(user_run):
+        return user_run
+    resolved.origins["steps"] = resolved.steps_from
+    return {**user_run, "steps": resolved.steps}
+
+
+def one_length(opts: RunOptions, user_run: dict[str, Any]) -> RunOptions:
     """The run's length as one number: the one the user gave (the other becomes 0).
 
     A run given ``steps`` (anywhere: argument, ``--set``, config file)
