@@ -44,6 +44,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, machine_line, write_section  # noqa: E402
+from vegan.models.presets import get_preset  # noqa: E402
 
 SECTION = "## Quality on toy data"
 DATASETS = ("8gaussians", "25gaussians", "swissroll")
@@ -69,10 +70,11 @@ TARGETS = {"8gaussians": (8, 0.80), "25gaussians": (24, 0.70)}
 # which ``vegan.fit`` applies to toy data by itself; the settings were measured in
 # bench/quality_notes.md. Here: the training length per recipe, and any extra option of an
 # experiment (``--set key=value`` adds more).
-TOY_SETTINGS: dict[str, dict[str, object]] = {r: {"steps": 3000} for r in RECIPES}
-TOY_SETTINGS["wgan-gp"] = {"steps": 1000}  # 5 critic steps with a double backward: slow
-for _r in ("wae-mmd", "swae", "sinkhorn-wae"):
-    TOY_SETTINGS[_r] = {"steps": 5000}
+# The toy preset's run length where it gives one (what a user gets without --steps),
+# else 3,000 steps.
+TOY_SETTINGS: dict[str, dict[str, object]] = {
+    r: {"steps": get_preset("toy").steps.get(r, 3000)} for r in RECIPES
+}
 # ----------------------------------------------------------------------------------------------
 
 
