@@ -113,6 +113,11 @@ class Dataset:
         return self._items
 
     @property
+    def is_tensor(self) -> bool:
+        """Whether the samples are one float32 tensor (made with ``x``, or :attr:`x` read)."""
+        return self._x is not None
+
+    @property
     def in_memory(self) -> bool:
         """Whether every sample is in memory (a tensor, or an in-memory array)."""
         return self._x is not None or self._items.in_memory

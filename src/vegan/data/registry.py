@@ -17,7 +17,11 @@ from vegan.data.dataset import Dataset
 from vegan.data.splits import check_n, check_split, select
 from vegan.errors import ConfigError, DataError, closest
 
-__all__ = ["TOY_DEFAULT_N", "list_datasets", "load_dataset"]
+__all__ = ["OBJECT_SPECS", "TOY_DEFAULT_N", "list_datasets", "load_dataset"]
+
+#: How a run names training data given as a Python object (an array, a torch Dataset or
+#: DataLoader): it has no held-out split to load, and resuming needs the object again.
+OBJECT_SPECS = ("array", "dataset", "dataloader")
 
 #: Number of toy samples drawn when ``n`` is not given, per split.
 TOY_DEFAULT_N = {"train": 8000, "heldout": 2000}
