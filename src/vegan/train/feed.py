@@ -165,19 +165,20 @@ class StreamFeed:
                 num_workers=self.workers,
                 pin_memory=self.pin,
                 prefetch_factor=self.prefetch,
+                generator=torch.Generator(),  # its workers' seeds: the training RNG is left alone
             )
         )
 
     def next(self) -> torch.Tensor:
         """This rank's next batch, float32 on the device."""
+        if self.workers and self._it is None:
+            self._it = self._loader()  # its sampler starts where the stream is now
         idx = self.stream.next_indices()
         if self.workers == 0:
             batch = torch.from_numpy(self.items.read(idx.numpy()))
             if self.pin:
                 batch = batch.pin_memory()
         else:
-            if self._it is None:
-                self._it = self._loader()
             got, batch = next(self._it)
             if isinstance(batch, VeganError):
                 raise batch
