@@ -14,7 +14,8 @@ import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,40 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+@contextmanager
+def atomic_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any) -> Iterator[np.ndarray]:
+    """Write a large ``.npy`` in place of ``path`` through a memory map, atomically.
+
+    Yields ``np.lib.format.open_memmap`` of a temporary file in the same
+    folder, to be filled (in chunks: nothing needs to fit in memory); on a
+    normal exit it is flushed, fsynced and renamed to ``path``; on an error it
+    is removed, and ``path`` is as it was. A full disk raises
+    :class:`OutputError`.
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    os.close(fd)
+    try:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=tuple(shape))
+        yield arr
+        arr.flush()
+        del arr
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, p)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise OutputError(
+            f"could not write '{p}': {exc.strerror or exc}; free space or choose another "
+            "output path"
+        ) from exc
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
 
 
 def _umask() -> int:

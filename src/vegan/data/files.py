@@ -62,8 +62,9 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LABEL_KEYS = ("y", "labels")
-_GRAY_MODES = ("1", "L", "LA", "P;L")
-_GRAY16_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+#: Pillow modes read as one grey channel (8 bits, 16 bits).
+GRAY_MODES = ("1", "L", "LA")
+GRAY16_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 
 
 def prepare_array(arr: np.ndarray, source: str) -> tuple[np.ndarray, str]:
@@ -146,21 +147,22 @@ def decode_image(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            if img.mode in _GRAY16_MODES:
+            if img.mode in GRAY16_MODES:
                 a = np.asarray(img, dtype=np.float64) / 65535.0
                 if a.min() < 0 or a.max() > 1:
                     raise DataError(f"image '{path}' has values outside 16 bits")
                 return a.astype(np.float32)[None]
-            if img.mode in _GRAY_MODES:
+            if img.mode in GRAY_MODES:
                 return np.asarray(img.convert("L"))[None]
             return np.ascontiguousarray(np.asarray(img.convert("RGB")).transpose(2, 0, 1))
     except DataError:
         raise
     except Exception as exc:  # Pillow raises many types (OSError, ValueError, bomb errors)
-        raise DataError(_unreadable(path, exc)) from exc
+        raise DataError(unreadable(path, exc)) from exc
 
 
-def _unreadable(path: Path, exc: BaseException) -> str:
+def unreadable(path: Path, exc: BaseException) -> str:
+    """The one-line message for an image file Pillow could not read."""
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
     return f"could not read image '{path}' ({reason}); remove or replace it"
 
@@ -193,7 +195,7 @@ def _header(path: Path) -> tuple[tuple[int, int], str]:
             if fmt == "PNG":
                 img.verify()  # every chunk's checksum: finds truncation, no decoding
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types
-        raise DataError(_unreadable(path, exc)) from exc
+        raise DataError(unreadable(path, exc)) from exc
     return size, mode
 
 
@@ -223,8 +225,8 @@ def folder_items(
                 f"image '{files[i]}' is {size[0]}x{size[1]} but '{files[idx[0]]}' is "
                 f"{first[0]}x{first[1]}; all images must have one size"
             )
-        depth16 = depth16 or mode in _GRAY16_MODES
-        if mode not in _GRAY_MODES and mode not in _GRAY16_MODES:
+        depth16 = depth16 or mode in GRAY16_MODES
+        if mode not in GRAY_MODES and mode not in GRAY16_MODES:
             channels = 3
     assert first is not None
     rel = [files[i].relative_to(folder).as_posix() for i in idx]
