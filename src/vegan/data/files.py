@@ -53,6 +53,7 @@ from vegan.io import load_array, map_npy
 __all__ = [
     "IMAGE_SUFFIXES",
     "array_items",
+    "check_image",
     "decode_image",
     "fingerprint",
     "folder_items",
@@ -185,7 +186,7 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
-def _header(path: Path) -> tuple[tuple[int, int], str]:
+def check_image(path: Path) -> tuple[tuple[int, int], str]:
     """((width, height), mode) of an image file, its PNG chunks verified; DataError if broken."""
     from PIL import Image
 
@@ -217,7 +218,7 @@ def folder_items(
     first: tuple[int, int] | None = None
     channels, depth16 = 1, False
     for i in idx:
-        size, mode = _header(files[i])
+        size, mode = check_image(files[i])
         if first is None:
             first = size
         elif size != first:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vegan.data.files import GRAY16_MODES, GRAY_MODES, image_files, unreadable
+from vegan.data.files import GRAY16_MODES, GRAY_MODES, check_image, image_files, unreadable
 from vegan.errors import ConfigError, DataError, ShapeError
 from vegan.io import atomic_npy, check_output_path
 
@@ -92,12 +92,8 @@ def prepare_folder(
     folder = Path(folder)
     files = image_files(folder)
     channels, first = 1, None
-    for f in files:  # headers only: the shape of the array before any pixel is decoded
-        try:
-            with Image.open(f) as img:
-                mode, dims = img.mode, img.size
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(unreadable(f, exc)) from exc
+    for f in files:  # headers (and PNG checksums): the shape before any pixel is decoded
+        dims, mode = check_image(f)
         if mode not in GRAY_MODES and mode not in GRAY16_MODES:
             channels = 3
         if size is None:
