@@ -114,7 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 round, no file written")
     ap.add_argument("--dir", default="/tmp/vegan-bench", help="where the data are made")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
     args = ap.parse_args()
     n_big, n_small, n_speed = (20_000, 2_000, 2_000) if args.quick else (200_000, 2_000, 10_000)
@@ -138,7 +138,7 @@ def main() -> None:
         rss_small = median([r["rss"] for r in mem_small])
 
         # (b) speed: the same images memory-mapped, in memory, and as PNG files
-        steps, batch = (30, 64) if args.quick else (80, 64)
+        steps, batch = (30, 64) if args.quick else (50, 64)
         print("speed: memory-mapped vs in memory", flush=True)
         s_map, s_mem = pairs(
             (files["speed"], runs / "map", steps, batch, []),

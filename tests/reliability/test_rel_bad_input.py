@@ -1153,7 +1153,8 @@ API: list[Case] = [
     Case(
         "api-data-type",
         "fit: a dict as data",
-        r"data must be a dataset name, a path or an array, got dict",
+        r"data must be a dataset name, a path, an array, a torch Dataset or a DataLoader, "
+        r"got dict",
         call=_fit({"x": 1}),
         error=E.DataError,
     ),

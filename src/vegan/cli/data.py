@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         rows = list_datasets() + [
             ("PATH.npy | PATH.npz[:KEY]", "your array, (n, d) or (n, C, H, W); uint8 scaled"),
-            ("FOLDER", "a folder of png/jpg images of one size"),
+            ("FOLDER", "a folder of png/jpg images of one size (class subfolders allowed)"),
         ]
         width = max(len(name) for name, _ in rows)
         for name, desc in rows:

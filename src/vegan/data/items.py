@@ -6,9 +6,9 @@ needs, as a NumPy array ``(k, *sample_shape)`` of the stored dtype:
 
 * :class:`ArrayItems`: a NumPy array in memory (``.npz`` files, user
   arrays) or memory-mapped from a ``.npy`` file (``np.load(mmap_mode="r")``):
-  only the rows of a batch are paged in, and the map's pages are handed back
-  every :data:`RELEASE_EVERY` bytes read, so the resident memory stays
-  bounded however large the file;
+  only the rows of a batch are paged in (``MADV_RANDOM``: no read-ahead
+  around them), and the map's pages are handed back after each batch, so
+  the resident memory stays bounded however large the file;
 * :class:`FolderItems`: png/jpg files decoded by Pillow when read;
 * :class:`TorchItems`: a user's map-style ``torch.utils.data.Dataset``.
 
@@ -34,7 +34,6 @@ import torch
 from vegan.errors import DataError, ShapeError
 
 __all__ = [
-    "RELEASE_EVERY",
     "ArrayItems",
     "FolderItems",
     "Items",
@@ -43,8 +42,6 @@ __all__ = [
     "to_float",
 ]
 
-#: Bytes read from a memory map between two hand-backs of its pages (``MADV_DONTNEED``).
-RELEASE_EVERY = 64 * 2**20
 #: Bytes per chunk when every value of a split is checked.
 CHUNK_BYTES = 32 * 2**20
 
@@ -180,10 +177,11 @@ class ArrayItems(Items):
     uint8 arrays are read as uint8; every other numeric dtype is converted to
     float32 when read (booleans become 0/1). A memory-mapped array is never
     read whole: a batch copies its rows out of the map (NumPy's fancy
-    indexing), and every :data:`RELEASE_EVERY` bytes the map's pages are
-    handed back to the operating system with ``madvise(MADV_DONTNEED)``
-    (they stay in its file cache), so the resident memory of the process
-    does not grow with the file.
+    indexing), and then the map's pages are handed back to the operating
+    system with ``madvise(MADV_DONTNEED)`` (they stay in its file cache): a
+    fault on a mapped file maps more than the row asked for (read-ahead,
+    large page-cache folios of up to 2 MiB), which would otherwise add up,
+    batch after batch, to the size of the file.
 
     Parameters
     ----------
@@ -210,7 +208,7 @@ class ArrayItems(Items):
         self.dtype = np.dtype(np.uint8 if array.dtype == np.uint8 else np.float32)
         self.mapped = isinstance(array, np.memmap)
         self.in_memory = not self.mapped
-        self._unreleased = 0
+        self._advise(getattr(mmap, "MADV_RANDOM", None))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -222,13 +220,21 @@ class ArrayItems(Items):
         self.__dict__.update(state)
         if self.mapped and self.array is None:
             self.array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+            self._advise(getattr(mmap, "MADV_RANDOM", None))
+
+    def _advise(self, advice: int | None) -> None:
+        """``madvise`` the map under the array (a no-op in memory or without madvise)."""
+        mm = getattr(self.array, "base", None)
+        if advice is not None and isinstance(mm, mmap.mmap):
+            try:
+                mm.madvise(advice)
+            except (OSError, ValueError):  # pragma: no cover - a platform without madvise
+                pass
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         a = np.asarray(self.array[rows])  # fancy indexing: a copy of these rows only
         if self.mapped:
-            self._unreleased += a.nbytes
-            if self._unreleased >= RELEASE_EVERY:
-                self.release()
+            self.release()
         if self.layout == "nhw":
             a = a[:, None]
         elif self.layout == "nhwc":
@@ -239,30 +245,23 @@ class ArrayItems(Items):
 
     def release(self) -> None:
         """Hand the map's resident pages back to the system (they stay in its file cache)."""
-        self._unreleased = 0
-        mm = getattr(self.array, "base", None)
-        if isinstance(mm, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-            try:
-                mm.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):  # pragma: no cover - a platform without madvise
-                pass
+        self._advise(getattr(mmap, "MADV_DONTNEED", None))
 
     def check_values(self) -> None:
-        """Check every value of this split once, in chunks: finite, and images in [0, 1].
+        """Check every stored value once, in chunks: finite, and images in [0, 1].
 
-        Messages count the bad values of the whole split. uint8 data need no
-        check (0..255 maps into [0, 1]); booleans and integers cannot be
-        non-finite but are range-checked as images.
+        The whole array is checked (both splits: messages count the bad values
+        of the file). uint8 data need no check (0..255 maps into [0, 1]);
+        booleans and integers cannot be non-finite but are range-checked as
+        images.
         """
         if self.array.dtype == np.uint8:
             return
-        rows = self.rows(np.arange(len(self)))
         per = max(1, CHUNK_BYTES // max(1, math.prod(self.array.shape[1:]) * 8))
         bad, lo, hi = 0, math.inf, -math.inf
         floating = np.issubdtype(self.array.dtype, np.floating)
-        for s in range(0, rows.size, per):
-            chunk = rows[s : s + per]
-            a = np.asarray(self.array[chunk] if self.index is not None else self.array[s : s + per])
+        for s in range(0, self.count, per):
+            a = np.asarray(self.array[s : s + per])
             if floating:
                 bad += int((~np.isfinite(a)).sum())
             if not bad:
