@@ -152,6 +152,11 @@ def test_dataloader_is_iterated_and_sets_the_batch(tmp_path):
     assert r.step == 5 and r.epoch == pytest.approx(5 / 3)
     with pytest.raises(ConfigError, match="makes batches of 16 .* batch_size is 8"):
         vegan.fit("wae-mmd", loader, tmp_path / "dl2", steps=1, batch_size=8, **FAST)
+    # resume: the same loader again; a new pass of it (its order is its own)
+    _, r = vegan.fit("wae-mmd", loader, tmp_path / "dl", steps=7, resume=True, **FAST)
+    assert r.step == 7
+    state = json.loads(list_checkpoints(tmp_path / "dl")[-1].read_text())
+    assert state["sampler"]["loader"] is True
 
 
 @pytest.mark.parametrize(
