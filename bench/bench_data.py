@@ -116,16 +116,30 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/vegan-bench", help="where the data are made")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
+    ap.add_argument("--make", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     n_big, n_small, n_speed = (20_000, 2_000, 2_000) if args.quick else (200_000, 2_000, 10_000)
     rounds = 1 if args.quick else args.rounds
     folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    big = folder / "big.npy"
+    files = {
+        "small": folder / "small.npy",
+        "speed": folder / "speed.npy",
+        "speed_npz": folder / "speed.npz",
+        "pngs": folder / "pngs",
+    }
+    if args.make:  # in a process of its own: see below
+        folder.mkdir(parents=True, exist_ok=True)
+        make_npy(big, n_big)
+        make_others(big, folder, n_small, n_speed)
+        return
     try:
         t0 = time.perf_counter()
-        big = folder / "big.npy"
-        make_npy(big, n_big)
-        files = make_others(big, folder, n_small, n_speed)
+        if not (files["pngs"].is_dir() and big.is_file()):
+            # A child's peak RSS (ru_maxrss) starts from its parent's at fork: this
+            # process never maps the data, so the training processes' figures are theirs.
+            argv = [sys.executable, __file__, "--make", "--dir", str(folder)]
+            subprocess.run(argv + (["--quick"] if args.quick else []), check=True)
         print(f"data made in {time.perf_counter() - t0:.0f} s", flush=True)
         runs = folder / "runs"
 
