@@ -14,7 +14,8 @@ import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,40 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+@contextmanager
+def atomic_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any) -> Iterator[np.ndarray]:
+    """Write a large ``.npy`` in place of ``path`` through a memory map, atomically.
+
+    Yields ``np.lib.format.open_memmap`` of a temporary file in the same
+    folder, to be filled (in chunks: nothing needs to fit in memory); on a
+    normal exit it is flushed, fsynced and renamed to ``path``; on an error it
+    is removed, and ``path`` is as it was. A full disk raises
+    :class:`OutputError`.
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    os.close(fd)
+    try:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=tuple(shape))
+        yield arr
+        arr.flush()
+        del arr
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, p)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise OutputError(
+            f"could not write '{p}': {exc.strerror or exc}; free space or choose another "
+            "output path"
+        ) from exc
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -136,12 +171,14 @@ def _check_magic(p: Path, suffix: str) -> None:
     )
 
 
-def _check_npy_header(fh: Any, size: int, name: str) -> None:
+def _check_npy_header(fh: Any, size: int, name: str, in_memory: bool = True) -> None:
     """Check an .npy header against the bytes that follow it, before NumPy allocates.
 
     NumPy allocates the shape a header declares before reading the data: a
     crafted or truncated file declaring terabytes would raise MemoryError (or
     exhaust memory). ``size`` is the file's (or zip member's) size in bytes.
+    ``in_memory`` also refuses data larger than the memory available (not
+    for a memory map, which reads pages on demand).
     """
     from numpy.lib import format as npformat
 
@@ -165,7 +202,7 @@ def _check_npy_header(fh: Any, size: int, name: str) -> None:
         )
     from vegan.resources import available_memory, format_bytes
 
-    free = available_memory()
+    free = available_memory() if in_memory else None
     if free is not None and need > free:
         raise ResourceError(
             f"{name} holds {format_bytes(need)} of data, more than the "
@@ -233,6 +270,38 @@ def load_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
+        raise DataError(f"'{p}' has dtype {arr.dtype}; expected a numeric array")
+    return arr
+
+
+def map_npy(path: str | os.PathLike) -> np.ndarray:
+    """Memory-map a ``.npy`` file read-only (``np.load(mmap_mode="r")``): only its header is read.
+
+    The file is checked as :func:`load_array` checks it (magic bytes, no
+    pickled objects, a numeric dtype, every byte the header declares
+    present: a truncated file is a :class:`DataError` found from its size
+    alone), but not against the memory available: the operating system
+    pages the data in as it is indexed. An empty array is read normally
+    (NumPy cannot map zero bytes).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"file '{p}' does not exist; check the path")
+    if p.is_dir() or p.suffix.lower() != ".npy":
+        raise DataError(f"'{p}' is not a .npy file; save your samples with numpy.save")
+    _check_magic(p, ".npy")
+    try:
+        with open(p, "rb") as fh:
+            _check_npy_header(fh, p.stat().st_size, f"'{p}'", in_memory=False)
+            empty = fh.tell() == p.stat().st_size
+        arr = np.load(p, allow_pickle=False, mmap_mode=None if empty else "r")
+    except (DataError, ResourceError):
+        raise
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"'{p}' could not be memory-mapped ({type(exc).__name__}: {exc}); check the file"
+        ) from exc
+    if not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)):
         raise DataError(f"'{p}' has dtype {arr.dtype}; expected a numeric array")
     return arr
 

@@ -113,6 +113,44 @@ def _images(sizes: list[tuple[int, int]], broken: bool = False) -> Callable[[Pat
     return make
 
 
+def _nested_images(
+    truncate: str | None = None, odd: str | None = None, only: bool = False
+) -> Callable[[Path], None]:
+    """imgs/a/000..004.png and imgs/b/000..004.png (28x28 grey); one truncated or of 16x16.
+
+    ``only``: just write (or replace) the ``odd`` file, in a world made already.
+    """
+
+    def make(w: Path) -> None:
+        if not only:
+            for c in ("a", "b"):
+                (w / "imgs" / c).mkdir(parents=True)
+                for i in range(5):
+                    _png(w / "imgs" / c / f"{i:03d}.png", (28, 28))
+        if truncate:
+            p = w / "imgs" / truncate
+            p.write_bytes(p.read_bytes()[:-20])
+        if odd:
+            _png(w / "imgs" / odd, (16, 16) if not only else (28, 28))
+
+    return make
+
+
+def _folder_run(w: Path) -> None:
+    """A 2-step run trained on the world's image folder (its fingerprint in run.json)."""
+    vegan.fit(
+        "ae",
+        str(w / "imgs"),
+        w / "run",
+        steps=2,
+        progress=False,
+        samples_every=0,
+        backbone="mlp",
+        hidden=16,
+        batch_size=4,
+    )
+
+
 def _edit_json(rel: str, edit: Callable[[Any], Any]) -> Callable[[Path], None]:
     import json
 
@@ -587,6 +625,59 @@ CLI: list[Case] = [
         train("ae", "--data", "{w}/imgs"),
         setup=[_images([(28, 28)] * 4, broken=True)],
     ),
+    Case(
+        "image-folder-truncated",
+        "a truncated PNG in the middle of a nested folder",
+        r"could not read image .*b/002.png.*remove or replace it",
+        train("ae", "--data", "{w}/imgs"),
+        setup=[_nested_images(truncate="b/002.png")],
+    ),
+    Case(
+        "image-folder-nested-size",
+        "a nested folder with an image of another size",
+        r"is 16x16 but .* is 28x28; all images must have one size",
+        train("ae", "--data", "{w}/imgs"),
+        setup=[_nested_images(odd="b/003.png")],
+    ),
+    Case(
+        "image-folder-changed-resume",
+        "--resume after the image folder changed",
+        r"the data '.*imgs' changed since run .* resume with the data as it was",
+        [
+            "train",
+            "ae",
+            "--data",
+            "{w}/imgs",
+            "--out",
+            "{w}/run",
+            "--steps",
+            "4",
+            "--resume",
+            *QUIET,
+        ],
+        setup=[_nested_images(), _folder_run, _nested_images(odd="b/009.png", only=True)],
+    ),
+    Case(
+        "prepare-truncated",
+        "vegan data prepare: a truncated image in the middle",
+        r"could not read image .*b/002.png",
+        ["data", "prepare", "{w}/imgs", "--out", "{w}/p.npy", "--size", "8"],
+        setup=[_nested_images(truncate="b/002.png")],
+    ),
+    Case(
+        "prepare-empty",
+        "vegan data prepare: a folder without images",
+        r"holds no png/jpg/jpeg images",
+        ["data", "prepare", "{w}/imgs", "--out", "{w}/p.npy"],
+        setup=[lambda w: (w / "imgs").mkdir(), _text("imgs/readme.txt", "hi")],
+    ),
+    Case(
+        "prepare-no-out",
+        "vegan data prepare without --out",
+        r"no output file given; add --out FILE.npy",
+        ["data", "prepare", "{w}/imgs"],
+        setup=[_nested_images()],
+    ),
     # ---- run folders and checkpoints
     Case(
         "run-exists",
@@ -978,7 +1069,31 @@ def _corrupt_gzip() -> bytes:
     return bytes(data)
 
 
+class _Strings(torch.utils.data.Dataset):
+    """A torch Dataset whose items are file names, not tensors."""
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return f"img{i}.png", 0
+
+
 API: list[Case] = [
+    Case(
+        "api-torch-dataset-type",
+        "fit: a torch Dataset returning strings",
+        r"item 0 of the _Strings is str; a Dataset must return a tensor",
+        call=_fit(_Strings()),
+        error=E.DataError,
+    ),
+    Case(
+        "api-dataloader-shape",
+        "fit: a DataLoader of (batch, 2, 3, 4, 5) tensors",
+        r"the DataLoader's first batch has shape \(2, 2, 3, 4, 5\)",
+        call=_fit(torch.utils.data.DataLoader(torch.zeros(4, 2, 3, 4, 5), batch_size=2)),
+        error=E.ShapeError,
+    ),
     Case(
         "api-unknown-recipe",
         "fit: unknown recipe",
@@ -1038,7 +1153,8 @@ API: list[Case] = [
     Case(
         "api-data-type",
         "fit: a dict as data",
-        r"data must be a dataset name, a path or an array, got dict",
+        r"data must be a dataset name, a path, an array, a torch Dataset or a DataLoader, "
+        r"got dict",
         call=_fit({"x": 1}),
         error=E.DataError,
     ),

@@ -14,8 +14,14 @@ held-out) with the given seed, the two splits from different random streams.
 Files and image folders are split like the built-in MNIST: every fifth item
 (index % 5 == 4) is held out.
 
+vegan data prepare FOLDER --out FILE.npy decodes a folder of png/jpg images
+(nested class folders allowed) once into a uint8 (n, C, H, W) .npy that
+training memory-maps: later runs stream from it instead of decoding images
+(--size resizes to SIZE x SIZE, --crop center crops a centered square first).
+
 examples:
   vegan data --list
+  vegan data prepare photos/ --out photos64.npy --size 64 --crop center
   vegan data mnist --n 10 --out digits.npy
   vegan data toy:8gaussians --split heldout --out ring.npy
   vegan data mnist-full --data-dir ~/mnist --out train.npy"""
@@ -62,7 +68,48 @@ def register(subparsers: argparse._SubParsersAction, formatter_class: type) -> N
         help="folder holding the MNIST IDX files for mnist-full (else $VEGAN_DATA_DIR, then "
         "the cache ~/.cache/vegan/mnist)%(default).0s",
     )
+    # vegan data prepare FOLDER --out FILE.npy [--size S --crop center|none]
+    p.add_argument(
+        "folder",
+        nargs="?",
+        metavar="FOLDER",
+        help="with NAME 'prepare': the folder of images to decode into --out%(default).0s",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        metavar="S",
+        help="prepare: resize every image to S x S (default: keep the size, one for all)"
+        "%(default).0s",
+    )
+    p.add_argument(
+        "--crop",
+        default="center",
+        choices=["center", "none"],
+        help="prepare with --size: crop a centered square first, or resize the whole image",
+    )
     p.set_defaults(func=run)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    """Run ``vegan data prepare FOLDER --out FILE.npy``; returns the exit status."""
+    import sys
+
+    from vegan.data.prepare import prepare_folder
+    from vegan.errors import ConfigError
+
+    if not args.folder:
+        raise ConfigError("no folder given; use 'vegan data prepare FOLDER --out FILE.npy'")
+    if not args.out:
+        raise ConfigError("no output file given; add --out FILE.npy")
+
+    def log(line: str) -> None:
+        print(f"vegan: {line}", file=sys.stderr, flush=True)
+
+    shape = prepare_folder(args.folder, args.out, size=args.size, crop=args.crop, log=log)
+    print(f"wrote {shape[0]} images of {args.folder} (uint8, shape {shape}) to {args.out}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,10 +119,16 @@ def run(args: argparse.Namespace) -> int:
     from vegan.errors import ConfigError
     from vegan.io import check_output_path, save_npy
 
+    if args.name == "prepare":
+        return run_prepare(args)
+    if args.folder is not None:
+        raise ConfigError(
+            f"unexpected argument '{args.folder}'; only 'vegan data prepare' takes a folder"
+        )
     if args.list:
         rows = list_datasets() + [
             ("PATH.npy | PATH.npz[:KEY]", "your array, (n, d) or (n, C, H, W); uint8 scaled"),
-            ("FOLDER", "a folder of png/jpg images of one size"),
+            ("FOLDER", "a folder of png/jpg images of one size (class subfolders allowed)"),
         ]
         width = max(len(name) for name, _ in rows)
         for name, desc in rows:

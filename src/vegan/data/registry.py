@@ -17,7 +17,11 @@ from vegan.data.dataset import Dataset
 from vegan.data.splits import check_n, check_split, select
 from vegan.errors import ConfigError, DataError, closest
 
-__all__ = ["TOY_DEFAULT_N", "list_datasets", "load_dataset"]
+__all__ = ["OBJECT_SPECS", "TOY_DEFAULT_N", "list_datasets", "load_dataset"]
+
+#: How a run names training data given as a Python object (an array, a torch Dataset or
+#: DataLoader): it has no held-out split to load, and resuming needs the object again.
+OBJECT_SPECS = ("array", "dataset", "dataloader")
 
 #: Number of toy samples drawn when ``n`` is not given, per split.
 TOY_DEFAULT_N = {"train": 8000, "heldout": 2000}
@@ -101,7 +105,11 @@ def load_dataset(
     Returns
     -------
     Dataset
-        float32 ``x`` (images in [0, 1]), int64 labels ``y`` when known.
+        Toy data and MNIST as float32 tensors; files and folders as stored
+        (:mod:`vegan.data.items`: a ``.npy`` memory-mapped, uint8 images kept
+        uint8, image files decoded when read), with the file list's
+        fingerprint. ``x`` gives float32 samples (images in [0, 1]) either way;
+        int64 labels ``y`` when known.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError("no dataset given; name one, e.g. 'mnist' or 'toy:8gaussians'")
@@ -133,13 +141,19 @@ def load_dataset(
 
     path, key = _split_path(spec)
     if path.is_dir():
-        x, y, kind = files.load_image_folder(path, split, n)
+        items, y = files.folder_items(path, split, n)
     elif path.is_file():
-        x, y, kind = files.load_array_data(path, split, n, key)
+        items, y = files.array_items(path, split, n, key)
     elif path.suffix.lower() in (".npy", ".npz") or os.sep in spec or "/" in spec:
         raise DataError(f"dataset file or folder '{path}' does not exist; check the path")
     else:
         raise _unknown(spec)
     return Dataset(
-        _tensor(x, np.float32), None if y is None else _tensor(y, np.int64), spec, kind, split
+        None,
+        None if y is None else _tensor(y, np.int64),
+        spec,
+        items.kind,
+        split,
+        items=items,
+        fingerprint=files.fingerprint(path),
     )

@@ -200,11 +200,11 @@ def eval_data(spec: str, n: int | None, seed: int, run_seed: int = 0):
     held = load_dataset(spec, "heldout", n=n if toy else None, seed=run_seed)
     n = choose_n(n, len(held), spec)
     if not toy:
-        held.x, held.y = held.x[:n], None if held.y is None else held.y[:n]
+        held = held.first(n)  # large data: only these n items are read
     train = load_dataset(spec, "train", n=n if toy else None, seed=run_seed)
     g = torch.Generator().manual_seed(seed)
     take = torch.randperm(len(train), generator=g)[:n]
-    return held.x, train.x[take], held
+    return held.x, train.take(take.numpy()), held
 
 
 # ------------------------------------------------------------------------ evaluate
@@ -228,9 +228,11 @@ def evaluate(
     t0 = time.perf_counter()
     model = load(run_dir, device=opts.device)
     spec = model.info["data"]
-    if spec == "array":
+    from vegan.data.registry import OBJECT_SPECS
+
+    if spec in OBJECT_SPECS:
         raise ConfigError(
-            f"run '{run_dir}' was trained on an in-memory array: there is no held-out split "
+            f"run '{run_dir}' was trained on an in-memory {spec}: there is no held-out split "
             "to load; use vegan.eval.evaluate_model(model, heldout, reference) from Python"
         )
     held, ref, _ = eval_data(spec, opts.n, opts.seed, int(model.config.seed))

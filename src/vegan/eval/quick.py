@@ -36,12 +36,12 @@ def heldout_for(run, n: int) -> torch.Tensor:
     try:
         info = json.loads((Path(run.run_dir) / "run.json").read_text(encoding="utf-8"))
         spec = info.get("data")
-        if isinstance(spec, str) and spec != "array":
+        if isinstance(spec, str) and spec not in ("array", "dataset", "dataloader"):
             from vegan.data import load_dataset
 
             toy = spec.lower().startswith("toy:")
             held = load_dataset(spec, "heldout", n=n if toy else None, seed=run.config.seed)
-            x = held.x[:n]
+            x = held.head(n)
     except Exception:  # noqa: BLE001 - fall back to the training data, never stop training
         x = None
     if x is None or len(x) < 2:

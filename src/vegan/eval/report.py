@@ -72,7 +72,7 @@ def collect(
     info = model.info
     spec = info["data"]
     ev = load_evaluation(path) if reuse else None
-    if ev is not None and (n is None and spec != "array"):
+    if ev is not None and (n is None and spec not in ("array", "dataset", "dataloader")):
         n = resolve_n(spec, None, int(model.config.seed))  # what a new evaluation would take
     if ev is not None and (ev.step != info.get("step") or ev.n != n or ev.seed != seed):
         ev = None
@@ -100,7 +100,7 @@ def run_figures(model, spec: str, seed: int, records: list[dict], log=_quiet) ->
 
     toy = spec.lower().startswith("toy:")
     held = load_dataset(spec, "heldout", n=2000 if toy else None, seed=int(model.config.seed))
-    held_x = held.x[:2000]
+    held_x = held.head(2000)
     labels = None if held.y is None else held.y[:2000]
     image = held_x.dim() == 4
     out: list[Figure] = []

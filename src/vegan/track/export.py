@@ -146,8 +146,9 @@ def _evaluation(run_dir: Path, model, evaluate: bool, options, log) -> tuple[dic
     ):
         log(f"using the run's evaluation ({run_dir / 'eval.json'}, step {saved.step})")
         return saved.to_json(), ""
-    if model.info.get("data") == "array":
-        return None, "not evaluated: the run was trained on an in-memory array (no held-out split)"
+    if model.info.get("data") in ("array", "dataset", "dataloader"):
+        what = model.info["data"]
+        return None, f"not evaluated: the run was trained on an in-memory {what} (no held-out data)"
     # As vegan.eval.evaluation.evaluate does, on the checkpoint being exported.
     t0 = time.perf_counter()
     spec = model.info["data"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,13 +63,51 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def _data_spec(data: Any) -> str:
+    """The name run.json records for ``data``."""
+    from vegan.data import Dataset
+
+    if isinstance(data, str):
+        return data
+    if isinstance(data, Dataset):
+        return data.name
+    if isinstance(data, torch.utils.data.DataLoader):
+        return "dataloader"
+    if isinstance(data, torch.utils.data.Dataset):
+        return "dataset"
+    return "array"
+
+
 def _training_data(data: Any, seed: int):
-    """(Dataset of the train split, held-out Dataset or None, spec string)."""
+    """(train split: Dataset or LoaderData, held-out Dataset or None, spec string).
+
+    Names and paths load both splits (files and folders as stored, see
+    :mod:`vegan.data.items`); a vegan Dataset is used as it is; a
+    ``torch.utils.data.Dataset`` is read item by item in vegan's order
+    (:class:`~vegan.data.items.TorchItems`); a ``DataLoader`` is iterated as
+    it is (:class:`~vegan.train.feed.LoaderData`, checked on its first
+    batch); an array or tensor is held in memory (uint8 kept uint8).
+    """
     from vegan.data import Dataset, load_dataset
+    from vegan.data.items import ArrayItems, TorchItems
+    from vegan.data.registry import OBJECT_SPECS
+    from vegan.train.feed import LoaderData
 
     if isinstance(data, Dataset):
         return data, None, data.name
+    if isinstance(data, torch.utils.data.DataLoader):
+        return LoaderData(data), None, "dataloader"
+    if isinstance(data, torch.utils.data.Dataset):
+        items = TorchItems(data, type(data).__name__)
+        return Dataset(None, None, "dataset", items.kind, "train", items=items), None, "dataset"
     if isinstance(data, (torch.Tensor,)) or hasattr(data, "__array__"):
+        if isinstance(data, torch.Tensor) and data.dtype == torch.uint8:
+            data = data.numpy()
+        if isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim in (3, 4):
+            items = ArrayItems(np.ascontiguousarray(data), "the array")
+            ds = Dataset(None, None, "array", items.kind, "train", items=items)
+            _validate_data(ds)
+            return ds, None, "array"
         x = torch.as_tensor(data, dtype=torch.float32)
         ds = Dataset(
             x=x, y=None, name="array", kind="image" if x.dim() == 4 else "vector", split="train"
@@ -77,7 +116,13 @@ def _training_data(data: Any, seed: int):
         return ds, None, "array"
     if not isinstance(data, str):
         raise DataError(
-            f"data must be a dataset name, a path or an array, got {type(data).__name__}"
+            "data must be a dataset name, a path, an array, a torch Dataset or a DataLoader, "
+            f"got {type(data).__name__}"
+        )
+    if data in OBJECT_SPECS:
+        raise ConfigError(
+            f"the run was trained on a Python object ({data}); pass the same data again to "
+            "resume it"
         )
     train = load_dataset(data, "train", seed=seed)
     try:
@@ -85,6 +130,48 @@ def _training_data(data: Any, seed: int):
     except DataError:
         held = None
     return train, held, data
+
+
+def _validate_data(train: Any) -> None:
+    """Training data of at least 2 samples; a float32 tensor also checked for NaN/inf.
+
+    Stored items were checked when loaded (float files) or are checked as
+    they are read (a torch Dataset); a DataLoader on its first batch.
+    """
+    from vegan.data import Dataset
+
+    if isinstance(train, Dataset) and train.is_tensor:
+        _validate_tensor(train.x)
+    elif len(train) < 2:
+        raise DataError(f"training needs at least 2 samples, the data has {len(train)}")
+
+
+def _check_fingerprint(out: Path, info: dict, train: Any) -> None:
+    """A resumed run reads the files it started with: same names, sizes, modification times."""
+    before, now = info.get("data_fingerprint"), getattr(train, "fingerprint", None)
+    if before is None or now is None or before == now:
+        return
+    raise DataError(
+        f"the data '{info['data']}' changed since run '{out}' started ({before.get('files')} "
+        f"files, {before.get('bytes')} bytes then; {now.get('files')} files, "
+        f"{now.get('bytes')} bytes now, or other names or modification times); resume with "
+        "the data as it was, or start a new run"
+    )
+
+
+def _loader_batch(train: Any, user_model: dict[str, Any], world: int) -> dict[str, Any]:
+    """A DataLoader's batch fixes the run's batch_size (its batch times the processes)."""
+    from vegan.train.feed import LoaderData
+
+    if not isinstance(train, LoaderData) or not train.batch_size:
+        return {}
+    size = int(train.batch_size) * world
+    if "batch_size" in user_model and int(user_model["batch_size"]) != size:
+        raise ConfigError(
+            f"the DataLoader makes batches of {train.batch_size} (x {world} processes) but "
+            f"batch_size is {user_model['batch_size']}; leave batch_size out or make them agree"
+        )
+    return {"batch_size": size}
 
 
 def _validate_tensor(x: torch.Tensor) -> None:
@@ -126,8 +213,17 @@ def fit(
     ----------
     recipe : str
         A recipe name (``vegan.recipes()`` lists them), e.g. ``"wae-mmd"``.
-    data : str or array or Dataset
-        ``"mnist"``, ``"mnist-full"``, ``"toy:8gaussians"``, a path, or an array.
+    data : str or array or Dataset or torch Dataset or DataLoader
+        ``"mnist"``, ``"mnist-full"``, ``"toy:8gaussians"``, a path (a
+        ``.npy`` is memory-mapped, an image folder decoded as batches need
+        it), an array (uint8 images kept uint8), a vegan Dataset, a
+        ``torch.utils.data.Dataset`` returning a tensor or an ``(x, label)``
+        pair (read in vegan's order: resume bit-identical, sharded under
+        torchrun), or a ``DataLoader`` (iterated in its own order: its batch
+        size is the run's, and vegan can neither shard nor restore its
+        order; see docs/howto/own-data.md). Shapes are checked on the first
+        item or batch. ``resume`` takes the same data again (None: the name
+        or path in run.json).
     out : path
         Run folder (refused when it exists, unless ``resume`` or ``overwrite``).
     epochs, steps : int, optional
@@ -191,7 +287,7 @@ def fit(
                 f"run '{out}' was trained with recipe '{info['recipe']}', not "
                 f"'{recipe}'; resume it with the same recipe"
             )
-        spec = data if isinstance(data, str) else info["data"]
+        spec = info["data"] if data is None else _data_spec(data)
         if spec != info["data"]:
             raise ConfigError(
                 f"run '{out}' was trained on '{info['data']}', not '{spec}'; "
@@ -207,15 +303,27 @@ def fit(
                 f"option '{k}' cannot change on {flag('resume')} (the run has "
                 f"{stored.get(k)!r}, asked {changed[k]!r}); start a new run instead"
             )
-        train, held, spec = _training_data(info["data"], stored.get("seed", 0))
+        source = info["data"] if data is None or isinstance(data, str) else data
+        train, held, spec = _training_data(source, stored.get("seed", 0))
+        _check_fingerprint(out, info, train)
         cfg = make_config(r.name, tuple(train.sample_shape), stored)
+        if (want := _loader_batch(train, {}, ctx.world)) and want["batch_size"] != cfg.batch_size:
+            raise ConfigError(
+                f"the DataLoader makes batches of {want['batch_size']} but run '{out}' was "
+                f"trained with batch_size {cfg.batch_size}; resume with the same batch size"
+            )
         run_opts = one_length(build_config(RunOptions, info["run"], user_run), user_run)
         record = info.get("preset")
     else:
         seed_ = user_model.get("seed", 0)
         train, held, spec = _training_data(data, int(seed_) if str(seed_).isdigit() else 0)
+        loader_batch = _loader_batch(train, user_model, ctx.world)
         resolved = resolve(
-            r.name, tuple(train.sample_shape), preset, *[(lab, m) for lab, m, _ in split]
+            r.name,
+            tuple(train.sample_shape),
+            preset,
+            *([("DataLoader", loader_batch)] if loader_batch else []),
+            *[(lab, m) for lab, m, _ in split],
         )
         cfg = resolved.config
         user_run = with_preset_length(user_run, resolved)
@@ -223,15 +331,15 @@ def fit(
         for label, _, run_values in split:
             resolved.origins.update({k: label for k in run_values})
         record = resolved.record()
-    _validate_tensor(train.x)
-    warning = _check_orientation(train.x, cfg.batch_size, spec)
+    _validate_data(train)
+    warning = _check_orientation((len(train), *train.sample_shape), cfg.batch_size, spec)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
     # Fail on a shape the networks cannot take, before any write; count the work of a step.
-    macs = count_macs(model, lambda: _probe(model, train.x[:2])) * cfg.batch_size
+    macs = count_macs(model, lambda: _probe(model, train.head(2))) * cfg.batch_size
     threads = choose_threads(run_opts.threads, macs)
-    _check_batch_memory(model, min(cfg.batch_size, len(train.x)), device_)
+    _check_batch_memory(model, min(cfg.batch_size, len(train)), device_)
     if fresh:
         rundir.check_new(out, overwrite=overwrite)
         if ctx.is_main:  # after every check: a refused run prints only its error
@@ -252,10 +360,15 @@ def fit(
                     to_dict(cfg),
                     run_dict(run_opts),
                     {
-                        "n_train": len(train.x),
+                        "n_train": len(train),
                         "world_size": ctx.world,
                         "threads": threads.as_dict(),
                         "preset": record,
+                        **(
+                            {"data_fingerprint": train.fingerprint}
+                            if getattr(train, "fingerprint", None)
+                            else {}
+                        ),
                         **({} if r.built_in else {"recipe_module": r.module}),
                     },
                 )
@@ -264,17 +377,18 @@ def fit(
                     shutil.rmtree(created, ignore_errors=True)
                 raise
         ctx.barrier()
-    reference = (
-        train.x[:2000].reshape(min(2000, len(train.x)), -1).numpy() if train.x.dim() == 2 else None
-    )
+    reference = train.head(2000).numpy() if len(train.sample_shape) == 1 else None
     if not fresh and (done := _already_done(model, train, cfg, run_opts, out, ctx)) is not None:
         return model.to(device_).eval(), done
-    pictures = SamplePictures(held.x if held else None, reference)
+    pictures = SamplePictures(held.head(32) if held else None, reference)
     trainer = Trainer(
-        model, train.x, out, run_opts, device_, callbacks=[pictures, *callbacks], progress=progress
+        model, train, out, run_opts, device_, callbacks=[pictures, *callbacks], progress=progress
     )
-    with using_threads(threads.threads):
-        result: TrainResult = trainer.fit(resume=resume)
+    try:
+        with using_threads(threads.threads):
+            result: TrainResult = trainer.fit(resume=resume)
+    finally:
+        trainer.stream.close()  # a DataLoader's workers
     return model.eval(), result
 
 
@@ -294,8 +408,13 @@ def _already_done(model, train, cfg, run_opts: RunOptions, out: Path, ctx) -> No
     last = ckpt.latest_checkpoint(out)
     if last is None:
         return None
-    per_epoch = BatchStream(train.x, cfg.batch_size, cfg.seed, rank=ctx.rank, world=ctx.world)
-    total = run_opts.total_steps(per_epoch.per_epoch)
+    per_epoch = (
+        getattr(train, "per_epoch", None)
+        or BatchStream(
+            len(train), cfg.batch_size, cfg.seed, rank=ctx.rank, world=ctx.world
+        ).per_epoch
+    )
+    total = run_opts.total_steps(per_epoch)
     if last.step < total:
         return None
     ckpt.load_model_tensors(model, last.tensors)
@@ -310,7 +429,7 @@ def _already_done(model, train, cfg, run_opts: RunOptions, out: Path, ctx) -> No
             flush=True,
         )
     seconds = float(last.state.get("seconds") or 0.0)
-    return NothingToDo(out, last.step, last.step / per_epoch.per_epoch, seconds)
+    return NothingToDo(out, last.step, last.step / per_epoch, seconds)
 
 
 def with_preset_length(user_run: dict[str, Any], resolved: Any) -> dict[str, Any]:
@@ -343,7 +462,7 @@ def one_length(opts: RunOptions, user_run: dict[str, Any]) -> RunOptions:
     return opts
 
 
-def _check_orientation(x: torch.Tensor, batch_size: int, spec: str) -> str | None:
+def _check_orientation(shape: tuple[int, ...], batch_size: int, spec: str) -> str | None:
     """Refuse vectors that look transposed; the warning for a suspicious shape, or None.
 
     An ``(n, d)`` array is n samples of dimension d. A ``(2, 5000)`` array of
@@ -354,9 +473,9 @@ def _check_orientation(x: torch.Tensor, batch_size: int, spec: str) -> str | Non
     with the warning returned here (printed on stderr once every other
     check has passed).
     """
-    if x.dim() != 2:
+    if len(shape) != 2:
         return None
-    n, d = int(x.shape[0]), int(x.shape[1])
+    n, d = int(shape[0]), int(shape[1])
     what = "the training data" if spec == "array" else f"the training split of '{spec}'"
     fix = words("save the transposed array (np.save(PATH, x.T))", "pass the transposed array (x.T)")
     if n < d and n < batch_size:

@@ -1,6 +1,8 @@
-"""Batches sliced from an in-memory tensor, reshuffled each epoch, resumable at any step."""
+"""The batch order: a seeded permutation per epoch, sharded over ranks, resumable at any step."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import torch
 
@@ -19,13 +21,17 @@ class BatchStream:
     In a distributed run every rank draws the same permutation and keeps its
     ``1/world`` share of each global batch (``rank``-th slice), so the union
     of the ranks' batches is the single-process batch.
+
+    ``x`` is the data (a tensor: :meth:`next` returns its rows) or only the
+    number of items (:meth:`next_indices` returns which to read): the order
+    is a function of (seed, step, rank, world) alone, whoever reads the items.
     """
 
     def __init__(
-        self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world: int = 1
+        self, x: torch.Tensor | int, batch_size: int, seed: int, rank: int = 0, world: int = 1
     ) -> None:
-        self.x = x
-        self.n = x.shape[0]
+        self.x = x if isinstance(x, torch.Tensor) else None
+        self.n = int(x.shape[0]) if isinstance(x, torch.Tensor) else int(x)
         self.batch_size = min(batch_size, self.n)
         self.rank, self.world = rank, world
         if self.batch_size % world:
@@ -43,16 +49,40 @@ class BatchStream:
 
     def _start_epoch(self) -> None:
         self._epoch_state = self.gen.get_state()
-        self.perm = torch.randperm(self.n, generator=self.gen).to(self.x.device)
+        self.perm = torch.randperm(self.n, generator=self.gen)
+        if self.x is not None:
+            self.perm = self.perm.to(self.x.device)
 
-    def next(self) -> torch.Tensor:
+    def next_indices(self) -> torch.Tensor:
+        """The item numbers of this rank's next batch (int64, in batch order)."""
         if self.pos >= self.per_epoch:
             self.epoch += 1
             self.pos = 0
             self._start_epoch()
         start = self.pos * self.batch_size + self.rank * self.local
         self.pos += 1
-        return self.x.index_select(0, self.perm[start : start + self.local])
+        return self.perm[start : start + self.local]
+
+    def next(self) -> torch.Tensor:
+        """This rank's next batch of ``x``."""
+        return self.x.index_select(0, self.next_indices())
+
+    def ahead(self) -> Iterator[torch.Tensor]:
+        """The batches' item numbers from here on, endlessly, leaving this stream where it is.
+
+        A copy of the generator and the position: a prefetching reader (a
+        ``DataLoader``'s sampler) runs ahead on it while this stream advances
+        one batch at a time as batches are used, so its :meth:`state` is that
+        of the batches used.
+        """
+        twin = object.__new__(BatchStream)
+        twin.__dict__.update(self.__dict__)
+        twin.x = None
+        twin.gen = torch.Generator().manual_seed(0)
+        twin.gen.set_state(self.gen.get_state())
+        twin.perm = self.perm.cpu()
+        while True:
+            yield twin.next_indices()
 
     def state(self) -> dict:
         from vegan.train.checkpoint import b64

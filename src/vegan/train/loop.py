@@ -32,8 +32,8 @@ from vegan.models.config import to_dict
 from vegan.nets.layout import use_channels_last
 from vegan.parallel import current
 from vegan.train import checkpoint as ckpt
-from vegan.train.batches import BatchStream
 from vegan.train.callbacks import CallbackError, RunView, callback_name
+from vegan.train.feed import make_feed
 from vegan.train.metricslog import MetricsLog
 from vegan.train.options import RunOptions, run_dict
 from vegan.train.players import make_optimizer
@@ -66,8 +66,11 @@ class Trainer:
     model : GenerativeModel
         Built by a recipe; ``model.players`` is the game, ``model.config`` its
         options (batch size, seed, learning-rate schedule).
-    x : torch.Tensor
-        Training data (n, ...), float32; moved to ``device`` once.
+    x : torch.Tensor or vegan.data.Dataset or LoaderData
+        Training data: a tensor (n, ...) or an in-memory Dataset is moved to
+        ``device`` once (uint8 images stay uint8 there); a Dataset read on
+        demand is streamed batch by batch, a user's DataLoader iterated
+        (:mod:`vegan.train.feed`).
     run_dir : Path
         Output folder (already prepared, see :mod:`vegan.train.rundir`).
     options : RunOptions
@@ -79,7 +82,7 @@ class Trainer:
     def __init__(
         self,
         model,
-        x: torch.Tensor,
+        x: Any,
         run_dir: Path,
         options: RunOptions,
         device: torch.device,
@@ -91,11 +94,10 @@ class Trainer:
         if getattr(cfg, "channels_last", False):
             use_channels_last(model, device)  # before the optimizers make their state
         self.run_dir = Path(run_dir)
-        self.x = x.to(device, torch.float32)
         self.dist = current()
-        self.stream = BatchStream(
-            self.x, cfg.batch_size, cfg.seed, rank=self.dist.rank, world=self.dist.world
-        )
+        # The batches: from memory, streamed from stored items, or a user's DataLoader.
+        self.stream = make_feed(x, cfg, options, device, self.dist)
+        self.x = self.stream.preview  # float32 samples on the device, for the callbacks
         self.players = model.players
         self.optimizers = [make_optimizer(p, cfg.weight_decay) for p in self.players]
         self.per_epoch = self.stream.per_epoch

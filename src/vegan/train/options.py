@@ -59,6 +59,20 @@ class RunOptions:
         "large ones",
     )
 
+    num_workers: int = opt(
+        -1,
+        "worker processes reading streamed data (image folders, memory-mapped .npy, a torch "
+        "Dataset); -1 chooses: 0 for arrays (a batch is one copy of its rows), else the "
+        "cores this process leaves free (at least 1, at most 4); the batches are the same "
+        "with any number",
+    )
+    pin_memory: str = opt(
+        "auto",
+        "copy streamed batches to page-locked memory before moving them to a GPU: auto (on "
+        "CUDA), true or false",
+    )
+    prefetch_factor: int = opt(2, "batches each data worker reads ahead (with num_workers > 0)")
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -67,6 +81,16 @@ class RunOptions:
         check_ranges(self)
         if self.epochs == 0 and self.steps == 0:
             raise ConfigError("the run has no length: set epochs > 0 or steps > 0")
+        if self.num_workers < -1:
+            raise ConfigError(
+                f"option 'num_workers' must be >= 0 (or -1 to choose), got {self.num_workers}"
+            )
+        if self.pin_memory not in ("auto", "true", "false"):
+            raise ConfigError(
+                f"option 'pin_memory' must be auto, true or false, got '{self.pin_memory}'"
+            )
+        if self.prefetch_factor < 1:
+            raise ConfigError(f"option 'prefetch_factor' must be >= 1, got {self.prefetch_factor}")
         if self.on_nan not in ("stop", "rollback"):
             raise ConfigError(f"option 'on_nan' must be stop or rollback, got '{self.on_nan}'")
         check_trackers(tracker_names(self.log_to))
