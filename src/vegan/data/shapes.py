@@ -86,6 +86,7 @@ __all__ = [
     "load_shapes",
     "parse_spec",
     "split_indices",
+    "split_items",
     "split_size",
 ]
 
@@ -230,8 +231,7 @@ def parse_spec(spec: str) -> ShapesSpec:
         values[key] = value
     if values["n"] < HELDOUT_EVERY:
         raise ConfigError(
-            f"{NAME} needs n >= {HELDOUT_EVERY} (every fifth item is held out), got "
-            f"n={values['n']}"
+            f"{NAME} needs n >= {HELDOUT_EVERY} (every fifth item is held out), got n={values['n']}"
         )
     return ShapesSpec(values["n"], values["seed"])
 
@@ -383,7 +383,7 @@ def iter_chunks(indices: np.ndarray, seed: int = 0, chunk: int = CHUNK) -> Itera
 # ------------------------------------------------------------------------------ splits
 
 
-def _split_items(spec: str, split: str, n: int | None) -> tuple[ShapesSpec, np.ndarray]:
+def split_items(spec: str, split: str, n: int | None) -> tuple[ShapesSpec, np.ndarray]:
     """(parsed spec, global indices of the first n items of the split; all when None)."""
     parsed = parse_spec(spec)
     n = check_n(n)
@@ -397,7 +397,7 @@ def load_shapes(spec: str, split: str = "train", n: int | None = None) -> Batch:
     ``n`` may exceed the split's share of N: the sequence is infinite and
     the split rule fixed, so more items are simply drawn.
     """
-    parsed, idx = _split_items(spec, split, n)
+    parsed, idx = split_items(spec, split, n)
     return generate(idx, parsed.seed)
 
 
@@ -406,7 +406,7 @@ def factors_for(spec: str, split: str = "heldout", n: int | None = None) -> Batc
 
     ``images`` of the returned batch is an empty (0, 3, 64, 64) array.
     """
-    parsed, idx = _split_items(spec, split, n)
+    parsed, idx = split_items(spec, split, n)
     factors, shapes = draw_factors(idx, parsed.seed)
     empty = np.zeros((0, 3, SIZE, SIZE), dtype=np.uint8)
     return Batch(empty, factors.astype(np.float32), shapes, idx)

@@ -1,0 +1,218 @@
+"""Write items of ``shapes64`` to disk: a folder of PNGs or one uint8 ``.npy``, with the factors.
+
+``write_pngs`` fills ``DIR/SHAPE/INDEX.png`` (one folder per shape name, so
+the folder reads as a labelled image folder; INDEX is the item's global
+index, zero-padded) and ``DIR/factors.csv``; ``write_npy`` fills ``FILE.npy``
+(uint8, shape (n, 3, 64, 64)) chunk by chunk through
+``numpy.lib.format.open_memmap``, so the set is never whole in memory, and
+``FILE.factors.csv`` (row k describes image k). Both CSVs have the columns
+``index, file, shape, shape_name`` and the factors of :data:`FACTORS`.
+
+Writes are atomic: everything goes to a temporary name in the target folder
+and is renamed into place at the end (the ``.npy`` last), so an interrupted
+run leaves no partial output under the final names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from vegan.data import shapes
+from vegan.errors import OutputError
+
+__all__ = ["csv_header", "progress_printer", "write_npy", "write_pngs"]
+
+Log = Callable[[int, int], None]
+
+
+def csv_header() -> str:
+    """The first line of a factors CSV."""
+    return ",".join(("index", "file", "shape", "shape_name", *shapes.FACTORS))
+
+
+def _csv_rows(batch: shapes.Batch, files: list[str]) -> str:
+    lines = []
+    for k in range(len(batch.indices)):
+        values = ",".join(f"{v:.6g}" for v in batch.factors[k].tolist())
+        s = int(batch.shapes[k])
+        lines.append(f"{int(batch.indices[k])},{files[k]},{s},{shapes.SHAPES[s]},{values}")
+    return "\n".join(lines) + "\n"
+
+
+def _check_space(folder: Path, need: int) -> None:
+    from vegan.resources import format_bytes
+
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise OutputError(
+            f"the output needs about {format_bytes(need)} but '{folder}' has "
+            f"{format_bytes(free)} free; free space or choose another output path"
+        )
+
+
+def progress_printer(what: str, stream=None) -> Log:
+    """A progress callback ``(done, total)`` printing to stderr: in place on a terminal,
+    else every tenth."""
+    out = stream or sys.stderr
+    tty = getattr(out, "isatty", lambda: False)()
+    t0 = time.perf_counter()
+    shown = [-1]
+
+    def log(done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if not tty and tenth == shown[0] and done < total:
+            return
+        shown[0] = tenth
+        rate = done / max(time.perf_counter() - t0, 1e-9)
+        line = f"vegan: {what} {done}/{total} ({100 * done // max(total, 1)} %, {rate:.0f}/s)"
+        print(("\r" + line) if tty else line, end="" if tty and done < total else "\n", file=out)
+        out.flush()
+
+    return log
+
+
+def write_npy(
+    out: str | os.PathLike,
+    spec: str,
+    split: str = "train",
+    n: int | None = None,
+    log: Log | None = None,
+) -> tuple[Path, Path, int]:
+    """Write the first ``n`` items of ``split`` of ``spec`` to ``out`` (.npy) and its factors CSV.
+
+    Returns (npy path, csv path, number of items). See the module docstring.
+    """
+    out = Path(out)
+    parsed, idx = shapes.split_items(spec, split, n)
+    folder = out.parent if str(out.parent) else Path(".")
+    _check_space(folder, idx.size * (3 * shapes.SIZE**2 + 120))
+    csv_path = out.with_name(out.stem + ".factors.csv")
+    tmp_npy = _temp_name(folder, out.name)
+    tmp_csv = _temp_name(folder, csv_path.name)
+    try:
+        arr = np.lib.format.open_memmap(
+            tmp_npy, mode="w+", dtype=np.uint8, shape=(idx.size, 3, shapes.SIZE, shapes.SIZE)
+        )
+        done = 0
+        with open(tmp_csv, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(csv_header() + "\n")
+            for batch in shapes.iter_chunks(idx, parsed.seed):
+                k = len(batch.indices)
+                arr[done : done + k] = batch.images
+                fh.write(_csv_rows(batch, [out.name] * k))
+                done += k
+                if log:
+                    log(done, idx.size)
+            fh.flush()
+            os.fsync(fh.fileno())
+        arr.flush()
+        del arr
+        _fsync(tmp_npy)
+        for path in (tmp_npy, tmp_csv):
+            os.chmod(path, 0o666 & ~_umask())
+        os.replace(tmp_csv, csv_path)
+        os.replace(tmp_npy, out)  # last: a FILE.npy always has its factors beside it
+    except OSError as exc:
+        _remove(tmp_npy, tmp_csv)
+        raise OutputError(
+            f"could not write '{out}': {exc.strerror or exc}; free space or choose another "
+            "output path"
+        ) from exc
+    except BaseException:
+        _remove(tmp_npy, tmp_csv)
+        raise
+    return out, csv_path, int(idx.size)
+
+
+def write_pngs(
+    out: str | os.PathLike,
+    spec: str,
+    split: str = "train",
+    n: int | None = None,
+    log: Log | None = None,
+) -> tuple[Path, int]:
+    """Write the first ``n`` items of ``split`` of ``spec`` as PNGs under the folder ``out``.
+
+    ``out`` must not exist or be an empty folder (nothing is overwritten).
+    Returns (folder, number of items). See the module docstring.
+    """
+    from PIL import Image
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        what = "a file" if not out.is_dir() else "a folder that is not empty"
+        raise OutputError(f"'{out}' is {what}; choose a new folder for the PNGs")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"folder '{parent}' for output '{out}' does not exist; create it first")
+    parsed, idx = shapes.split_items(spec, split, n)
+    _check_space(parent, idx.size * 4096)
+    width = max(6, len(str(int(idx[-1])))) if idx.size else 6
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    try:
+        for name in shapes.SHAPES:
+            (tmp / name).mkdir()
+        done = 0
+        with open(tmp / "factors.csv", "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(csv_header() + "\n")
+            for batch in shapes.iter_chunks(idx, parsed.seed):
+                files = []
+                for k in range(len(batch.indices)):
+                    name = shapes.SHAPES[int(batch.shapes[k])]
+                    rel = f"{name}/{int(batch.indices[k]):0{width}d}.png"
+                    Image.fromarray(batch.images[k].transpose(1, 2, 0)).save(tmp / rel)
+                    files.append(rel)
+                fh.write(_csv_rows(batch, files))
+                done += len(files)
+                if log:
+                    log(done, idx.size)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if out.is_dir():
+            out.rmdir()  # empty (checked above)
+        os.replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(
+            f"could not write '{out}': {exc.strerror or exc}; free space or choose another "
+            "output path"
+        ) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out, int(idx.size)
+
+
+def _temp_name(folder: Path, name: str) -> str:
+    fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    return path
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(*paths: str) -> None:
+    for p in paths:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
