@@ -107,7 +107,7 @@ def test_factors_in_their_ranges_and_shapes_uniform():
 
 
 def test_pixels_match_the_factors():
-    """Centre of mass, area and colour of the shape, and the background's formula, are
+    """Centre of mass, area and color of the shape, and the background's formula, are
     read off the pixels and compared with the factors."""
     b = shapes.generate(range(200), seed=7)
     f = b.factors.astype(np.float64)
@@ -126,7 +126,7 @@ def test_pixels_match_the_factors():
         assert inside.sum() > 20
         mean = b.images[i][:, inside].mean(axis=1)
         np.testing.assert_allclose(mean, 255 * f[i, 4:7], atol=1.0)
-    # Corner pixels are background: base colour * (1 + 0.3 texture sin(2 pi freq u / 64)).
+    # Corner pixels are background: base color * (1 + 0.3 texture sin(2 pi freq u / 64)).
     for r, c in ((0, 0), (0, 63), (63, 0), (63, 63)):
         x, y = c + 0.5 - 32, r + 0.5 - 32
         th = np.radians(f[:, 12])

@@ -1,7 +1,7 @@
 """``shapes64``: procedural 3 x 64 x 64 RGB images with known generative factors.
 
 In the spirit of dSprites (Matthey et al. 2017) and 3D Shapes (Burgess and
-Kim 2018): one coloured shape on a striped, coloured background, every image
+Kim 2018): one colored shape on a striped, colored background, every image
 drawn from a handful of independent factors, so that a model's codes can be
 asked how much of each factor they hold (:mod:`vegan.eval.probe`). Nothing
 is downloaded: image ``i`` of the set with seed ``s`` is a function of
@@ -24,9 +24,9 @@ scale           [8, 18] px       square root of the shape's area (area = scale^2
 rotation        [-35, 35] deg    counter-clockwise on screen from upright; uniform (the range
                                  is smaller than every shape's symmetry angle, 72 deg for the
                                  star, so the rotation can be read off the image)
-shape_r/g/b     [0, 1]           the shape's colour: hue uniform on [0, 1), saturation uniform
+shape_r/g/b     [0, 1]           the shape's color: hue uniform on [0, 1), saturation uniform
                                  on [0.5, 1], value 1 (so its largest channel is 1), as RGB
-bg_r/g/b        [0, 0.45]        the background's base colour: hue uniform on [0, 1),
+bg_r/g/b        [0, 0.45]        the background's base color: hue uniform on [0, 1),
                                  saturation on [0.2, 0.6], value on [0.2, 0.45], as RGB
 texture         [0, 1]           stripe amplitude: the background is
                                  ``bg * (1 + 0.3 * texture * sin(2 pi freq u / 64))``, u the
@@ -42,7 +42,7 @@ ratio 0.6), triangle (equilateral), star (five points, inner radius half the
 outer) and heart, drawn uniformly; it is the label ``y`` of the dataset
 (0 to 4). Every shape fits inside the image at every position, scale and
 rotation. The background's brightest channel is at most 0.585, the shape's
-is 1: shape and background never share a colour.
+is 1: shape and background never share a color.
 
 Images are drawn with Pillow, antialiased by supersampling (the shape's
 coverage is rendered at 4x and averaged down with ``Image.reduce``), and
@@ -73,6 +73,7 @@ from vegan.errors import ConfigError, closest
 __all__ = [
     "DEFAULT_SIZE",
     "FACTORS",
+    "FACTOR_GROUPS",
     "FACTOR_RANGES",
     "NAME",
     "SHAPES",
@@ -82,6 +83,7 @@ __all__ = [
     "factors_for",
     "generate",
     "is_shapes_spec",
+    "items_of",
     "iter_chunks",
     "load_shapes",
     "parse_spec",
@@ -113,6 +115,15 @@ FACTORS = (
     "stripe_freq",
     "stripe_angle",
 )
+#: Factors read back together by the evaluation's probe (:mod:`vegan.eval.probe`).
+FACTOR_GROUPS = {
+    "position": ("pos_x", "pos_y"),
+    "scale": ("scale",),
+    "rotation": ("rotation",),
+    "color": ("shape_r", "shape_g", "shape_b"),
+    "background": ("bg_r", "bg_g", "bg_b"),
+    "stripes": ("texture", "stripe_freq", "stripe_angle"),
+}
 #: (low, high) of each continuous factor.
 FACTOR_RANGES = {
     "pos_x": (18.0, 46.0),
@@ -248,7 +259,12 @@ def split_indices(split: str, count: int, start: int = 0) -> np.ndarray:
     The k-th held-out item is item ``5 k + 4``; the k-th train item is item
     ``k + k // 4`` (the four of every five that are not held out).
     """
-    k = np.arange(start, start + count, dtype=np.int64)
+    return items_of(split, np.arange(start, start + count, dtype=np.int64))
+
+
+def items_of(split: str, positions: np.ndarray) -> np.ndarray:
+    """Global indices of the items at ``positions`` (0-based) within ``split``."""
+    k = np.asarray(positions, dtype=np.int64)
     if check_split(split) == "heldout":
         return HELDOUT_EVERY * k + HELDOUT_EVERY - 1
     return k + k // (HELDOUT_EVERY - 1)
@@ -318,7 +334,7 @@ def _coverage(factors: np.ndarray, shape: int) -> tuple[np.ndarray, int, int]:
 
 
 def _background(factors: np.ndarray) -> np.ndarray:
-    """float32 (n, 3, 64, 64) backgrounds: base colour times the stripes (module docstring).
+    """float32 (n, 3, 64, 64) backgrounds: base color times the stripes (module docstring).
 
     sin(a x + b y) = sin(a x) cos(b y) + cos(a x) sin(b y): the stripes are
     built from two (n, 64) tables, not 4,096 sines per image.
@@ -341,7 +357,7 @@ def _render(factors: np.ndarray, shapes: np.ndarray, block: int = 64) -> np.ndar
     Built ``block`` images at a time, so the float32 work stays in the CPU's cache.
     """
     out = np.empty((len(shapes), 3, SIZE, SIZE), dtype=np.uint8)
-    colour = factors[:, 4:7].astype(np.float32)
+    color = factors[:, 4:7].astype(np.float32)
     for start in range(0, len(shapes), block):
         img = _background(factors[start : start + block])
         for j in range(img.shape[0]):
@@ -349,7 +365,7 @@ def _render(factors: np.ndarray, shapes: np.ndarray, block: int = 64) -> np.ndar
             alpha, top, left = _coverage(factors[row], int(shapes[row]))
             h, w = alpha.shape
             patch = img[j, :, top : top + h, left : left + w]
-            patch += alpha * (colour[row, :, None, None] - patch)
+            patch += alpha * (color[row, :, None, None] - patch)
         img *= 255.0
         np.clip(img, 0.0, 255.0, out=img)
         out[start : start + block] = np.rint(img, out=img)
