@@ -471,7 +471,7 @@ def _primal_metrics(model, held, seed, log) -> tuple[Part, torch.Tensor | None]:
 def _probe_metrics(dataset: str, codes, factors, log) -> Part:
     """Linear probes of the known factors from the codes (:mod:`vegan.eval.probe`)."""
     from vegan.data import shapes
-    from vegan.eval.probe import MIN_CODES, factor_probe
+    from vegan.eval.probe import factor_probe, min_codes
 
     part = Part()
     if factors is None:
@@ -489,10 +489,12 @@ def _probe_metrics(dataset: str, codes, factors, log) -> Part:
             f"factors of {len(values)} samples for {len(codes)} held-out samples; give one row "
             "per held-out sample"
         )
-    if len(codes) < MIN_CODES:
+    codes = codes.reshape(len(codes), -1)
+    need = min_codes(codes.shape[1])
+    if len(codes) < need:
         part.skipped["factors"] = (
-            f"the linear probe needs n >= {MIN_CODES} (half to fit, half to score), "
-            f"n = {len(codes)}"
+            f"the linear probe needs n >= 4 (d_z + 1) = {need} held-out codes (half to fit, "
+            f"half to score), n = {len(codes)}"
         )
         return part
     log("factors read back from the codes (linear probe)")

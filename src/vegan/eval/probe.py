@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RIDGE", "accuracy_probe", "factor_probe", "r2_probe", "ridge_fit"]
+__all__ = ["RIDGE", "accuracy_probe", "factor_probe", "min_codes", "r2_probe", "ridge_fit"]
 
 #: Ridge strength per fitting sample, on standardized codes (small: a guard, not a prior).
 RIDGE = 1e-6
-#: Smallest number of codes the probe splits into a fitting and a scoring half.
-MIN_CODES = 20
+
+
+def min_codes(dim: int) -> int:
+    """Fewest codes of ``dim`` coordinates the probe takes: 4 (dim + 1), so that the fitting
+    half has twice as many codes as the read-out has parameters."""
+    return 4 * (int(dim) + 1)
 
 
 def _standardize(fit: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
