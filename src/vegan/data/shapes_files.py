@@ -5,7 +5,9 @@ the folder reads as a labelled image folder; INDEX is the item's global
 index, zero-padded) and ``DIR/factors.csv``; ``write_npy`` fills ``FILE.npy``
 (uint8, shape (n, 3, 64, 64)) chunk by chunk through
 ``numpy.lib.format.open_memmap``, so the set is never whole in memory, and
-``FILE.factors.csv`` (row k describes image k). Both CSVs have the columns
+``FILE.factors.csv`` (row k describes image k); each chunk is written
+through its own mapping, unmapped after it, so the process's resident memory
+stays at about one chunk whatever n. Both CSVs have the columns
 ``index, file, shape, shape_name`` and the factors of :data:`FACTORS`.
 
 Writes are atomic: everything goes to a temporary name in the target folder
@@ -98,23 +100,30 @@ def write_npy(
     tmp_npy = _temp_name(folder, out.name)
     tmp_csv = _temp_name(folder, csv_path.name)
     try:
-        arr = np.lib.format.open_memmap(
-            tmp_npy, mode="w+", dtype=np.uint8, shape=(idx.size, 3, shapes.SIZE, shapes.SIZE)
-        )
+        item = (3, shapes.SIZE, shapes.SIZE)
+        shape = (idx.size, *item)
+        head = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=shape)
+        offset = head.offset  # where the data starts, after the .npy header
+        del head
         done = 0
         with open(tmp_csv, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(csv_header() + "\n")
             for batch in shapes.iter_chunks(idx, parsed.seed):
                 k = len(batch.indices)
-                arr[done : done + k] = batch.images
+                # One mapping per chunk, unmapped after it: the written pages leave the
+                # process (a single mapping of the whole file keeps them all resident).
+                part = np.memmap(
+                    tmp_npy, np.uint8, "r+", offset + done * batch.images[0].size, (k, *item)
+                )
+                part[:] = batch.images
+                part.flush()
+                del part
                 fh.write(_csv_rows(batch, [out.name] * k))
                 done += k
                 if log:
                     log(done, idx.size)
             fh.flush()
             os.fsync(fh.fileno())
-        arr.flush()
-        del arr
         _fsync(tmp_npy)
         for path in (tmp_npy, tmp_csv):
             os.chmod(path, 0o666 & ~_umask())
