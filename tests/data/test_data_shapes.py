@@ -200,3 +200,13 @@ def test_listed():
     from vegan.data import list_datasets
 
     assert "shapes64" in dict(list_datasets())
+
+
+def test_too_many_items_for_memory_is_refused_before_drawing(monkeypatch):
+    from vegan.errors import ResourceError
+
+    monkeypatch.setattr("vegan.resources.available_memory", lambda: 10 * 2**20)  # 10 MiB
+    # 200 images as float32 (plus the uint8 they come from): 200 * 12,288 * 5 bytes = 11.7 MiB
+    with pytest.raises(ResourceError, match=r"200 train images .*'vegan data shapes64 --out"):
+        load_dataset("shapes64", "train", n=200)
+    assert len(load_dataset("shapes64", "train", n=150)) == 150  # 8.8 MiB: fits

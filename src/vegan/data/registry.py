@@ -121,7 +121,7 @@ def load_dataset(
         return Dataset(_tensor(x, np.float32), None, name, "vector", split)
 
     if shapes.is_shapes_spec(spec):  # uint8 from the generator; float32 until Dataset takes uint8
-        batch = shapes.load_shapes(spec, split, n)
+        batch = shapes.load_shapes(spec, split, n, bytes_per_value=5)
         x = torch.from_numpy(batch.images).to(torch.float32).div_(255.0)
         return Dataset(x, torch.from_numpy(batch.shapes), spec, "image", split)
 

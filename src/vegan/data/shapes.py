@@ -407,14 +407,34 @@ def split_items(spec: str, split: str, n: int | None) -> tuple[ShapesSpec, np.nd
     return parsed, split_indices(split, count)
 
 
-def load_shapes(spec: str, split: str = "train", n: int | None = None) -> Batch:
+def load_shapes(
+    spec: str, split: str = "train", n: int | None = None, bytes_per_value: int = 1
+) -> Batch:
     """The first ``n`` items of a split of ``shapes64[?n=N&seed=S]`` (the whole split when None).
 
     ``n`` may exceed the split's share of N: the sequence is infinite and
-    the split rule fixed, so more items are simply drawn.
+    the split rule fixed, so more items are simply drawn. Raises
+    :class:`ResourceError` before drawing when the images, at
+    ``bytes_per_value`` bytes per value (1 for the uint8 returned; 5 when
+    the caller converts them to float32), need more than the available memory.
     """
     parsed, idx = split_items(spec, split, n)
+    _check_memory(spec, split, idx.size, bytes_per_value)
     return generate(idx, parsed.seed)
+
+
+def _check_memory(spec: str, split: str, count: int, bytes_per_value: int) -> None:
+    from vegan.errors import ResourceError
+    from vegan.resources import available_memory, format_bytes
+
+    need = count * 3 * SIZE * SIZE * bytes_per_value
+    free = available_memory()
+    if free is not None and need > free:
+        raise ResourceError(
+            f"{count} {split} images of '{spec}' need {format_bytes(need)} in memory, more than "
+            f"the {format_bytes(free)} available; use a smaller n, or write them with "
+            f"'vegan data {spec} --out FILE.npy' (uint8, in chunks)"
+        )
 
 
 def factors_for(spec: str, split: str = "heldout", n: int | None = None) -> Batch:
