@@ -210,3 +210,24 @@ def test_too_many_items_for_memory_is_refused_before_drawing(monkeypatch):
     with pytest.raises(ResourceError, match=r"200 train images .*'vegan data shapes64 --out"):
         load_dataset("shapes64", "train", n=200)
     assert len(load_dataset("shapes64", "train", n=150)) == 150  # 8.8 MiB: fits
+
+
+def test_every_shape_fits_inside_the_image():
+    """The largest shape at the extreme positions and rotations leaves the border pixels
+    to the background (the shape's channel at 255 never reaches row/column 0 or 63)."""
+    rows = []
+    for shape in range(5):
+        for x, y in ((18.0, 18.0), (46.0, 46.0), (18.0, 46.0), (46.0, 18.0)):
+            for rot in (-35.0, -17.0, 0.0, 17.0, 35.0):
+                f = np.zeros(13)
+                f[:4] = x, y, 18.0, rot
+                f[4:7] = 1.0  # a white shape
+                f[7:10] = 0.2  # on a plain dark background
+                rows.append((f, shape))
+    factors = np.stack([f for f, _ in rows])
+    images = shapes._render(factors, np.array([s for _, s in rows]))
+    border = np.concatenate(
+        [images[:, :, 0], images[:, :, -1], images[:, :, :, 0], images[:, :, :, -1]], axis=2
+    )
+    assert border.max() == round(0.2 * 255)
+    assert images.max() == 255
