@@ -231,3 +231,28 @@ def test_every_shape_fits_inside_the_image():
     )
     assert border.max() == round(0.2 * 255)
     assert images.max() == 255
+
+
+@pytest.mark.slow
+def test_npy_writer_memory_does_not_grow_with_n(tmp_path):
+    """12,000 images (147 MB) are written with the resident memory of 2,000 (25 MB): each
+    chunk goes through its own mapping, released after it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys; from vegan.data import shapes_files as w; "
+        "w.write_npy(sys.argv[1], 'shapes64', 'train', int(sys.argv[2])); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    peak = {}
+    for n in (2000, 12000):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / f"s{n}.npy"), str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peak[n] = int(out.stdout.split()[-1]) * 1024  # KiB on Linux
+    assert (tmp_path / "s12000.npy").stat().st_size > 12000 * 12288
+    assert peak[12000] - peak[2000] < 40 * 2**20, peak
