@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from vegan.data import load_dataset, shapes
@@ -104,3 +105,24 @@ def test_shapes_eval_data_equals_the_generic_selection():
     want = shapes.draw_factors([4 + 5 * k for k in range(n)])[0].astype(np.float32)
     assert np.array_equal(values, want)
     assert shapes_factors("mnist", n) is None
+
+
+def test_factors_of_a_written_npy_are_read_from_the_csv_beside(run_cli, tmp_path):
+    from vegan.errors import DataError
+
+    out = tmp_path / "s.npy"
+    assert run_cli("data", "shapes64", "--n", "60", "--out", out)[0] == 0
+    values, labels = shapes_factors(str(out), 7)
+    # Held-out rows of the file are 4, 9, ..., 34: train items 4, 9, ... of shapes64.
+    items = shapes.items_of("train", np.array([4 + 5 * k for k in range(7)]))
+    want, want_labels = shapes.draw_factors(items)
+    np.testing.assert_allclose(values, want, rtol=1e-5, atol=1e-5)
+    assert np.array_equal(labels, want_labels)
+    held = load_dataset(str(out), "heldout", n=7)
+    assert np.array_equal(held.x.numpy(), shapes.generate(items).images / np.float32(255))
+    with pytest.raises(DataError, match="fewer rows"):
+        shapes_factors(str(out), 13)  # row 64 of 60
+    assert shapes_factors(str(tmp_path / "other.npy"), 3) is None  # no CSV beside
+    (tmp_path / "s.factors.csv").write_text("index,x\n")
+    with pytest.raises(DataError, match="header"):
+        shapes_factors(str(out), 3)

@@ -30,7 +30,7 @@ import numpy as np
 from vegan.data import shapes
 from vegan.errors import OutputError
 
-__all__ = ["csv_header", "progress_printer", "write_npy", "write_pngs"]
+__all__ = ["csv_header", "factors_beside", "progress_printer", "write_npy", "write_pngs"]
 
 Log = Callable[[int, int], None]
 
@@ -197,6 +197,60 @@ def write_pngs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out, int(idx.size)
+
+
+def factors_beside(
+    npy: str | os.PathLike, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The factors and shape ids of rows ``rows`` of a ``.npy`` written by :func:`write_npy`.
+
+    Reads ``FILE.factors.csv`` beside ``FILE.npy`` up to the last row asked.
+    Returns None when there is no such CSV; raises :class:`DataError` when it
+    is not one :func:`write_npy` wrote for this file, or has too few rows.
+    """
+    from vegan.errors import DataError
+
+    npy = Path(npy)
+    path = npy.with_name(npy.stem + ".factors.csv")
+    if npy.suffix.lower() != ".npy" or not path.is_file():
+        return None
+    rows = np.asarray(rows, dtype=np.int64)
+    wanted = {int(r): k for k, r in enumerate(rows.tolist())}
+    factors = np.zeros((len(rows), len(shapes.FACTORS)), dtype=np.float32)
+    labels = np.zeros(len(rows), dtype=np.int64)
+    last = int(rows.max()) if rows.size else -1
+    found = 0
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if fh.readline().strip() != csv_header():
+                raise DataError(
+                    f"'{path}' does not start with the shapes64 factors header; it was not "
+                    f"written by 'vegan data shapes64 --out {npy.name}'"
+                )
+            for row, line in enumerate(fh):
+                if row > last:
+                    break
+                if row in wanted:
+                    cells = line.rstrip("\n").split(",")
+                    if cells[1] != npy.name:
+                        raise DataError(
+                            f"'{path}' describes '{cells[1]}', not '{npy.name}'; write both "
+                            "with 'vegan data shapes64 --out FILE.npy'"
+                        )
+                    k = wanted[row]
+                    labels[k] = int(cells[2])
+                    factors[k] = [float(c) for c in cells[4:]]
+                    found += 1
+    except (OSError, ValueError, IndexError) as exc:
+        raise DataError(
+            f"could not read the factors in '{path}' ({exc}); rewrite the file"
+        ) from exc
+    if found < len(wanted):
+        raise DataError(
+            f"'{path}' has fewer rows than images asked for ({last + 1}); it does not belong to "
+            f"'{npy.name}'"
+        )
+    return factors, labels
 
 
 def _temp_name(folder: Path, name: str) -> str:

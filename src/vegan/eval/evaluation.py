@@ -17,8 +17,9 @@ compares them with the first ``n`` images of the dataset's held-out split:
 * primal recipes: reconstruction cost |x - G(E(x))|^2 on held-out data, and
   codes of held-out data vs prior samples (MMD^2 and exact W2^2, with
   prior-vs-prior references); the -ELBO where it is defined (VAE, AVB);
-* primal recipes on ``shapes64``: how well each generative factor can be
-  read back from the codes by a linear probe (:mod:`vegan.eval.probe`: R^2
+* primal recipes on ``shapes64`` (or on a ``FILE.npy`` that ``vegan data
+  shapes64`` wrote, with its ``FILE.factors.csv`` beside it): how well each
+  generative factor can be read back from the codes by a linear probe (:mod:`vegan.eval.probe`: R^2
   per factor group, accuracy for the shape).
 
 Whatever does not apply lands in ``skipped`` with a one-line reason.
@@ -233,14 +234,23 @@ def _shapes_eval_data(spec: str, n: int | None, seed: int):
 
 
 def shapes_factors(spec: str, n: int):
-    """(factors (n, 13), shape ids (n,)) of the held-out sample :func:`eval_data` takes, or None
-    when ``spec`` is not ``shapes64``."""
-    from vegan.data import shapes
+    """(factors (n, 13), shape ids (n,)) of the held-out sample :func:`eval_data` takes, or None.
 
-    if not shapes.is_shapes_spec(spec):
-        return None
-    batch = shapes.factors_for(spec, "heldout", n)
-    return batch.factors, batch.shapes
+    For ``shapes64``, and for a ``FILE.npy`` written by ``vegan data shapes64
+    --out FILE.npy`` (its ``FILE.factors.csv`` beside it; held-out = rows
+    i % 5 == 4 of the file, as :func:`vegan.data.load_dataset` splits it).
+    None for any other data.
+    """
+    from vegan.data import shapes
+    from vegan.data.shapes_files import factors_beside
+    from vegan.data.splits import split_indices
+
+    if shapes.is_shapes_spec(spec):
+        batch = shapes.factors_for(spec, "heldout", n)
+        return batch.factors, batch.shapes
+    if spec.lower().endswith(".npy"):
+        return factors_beside(spec, split_indices(5 * n, "heldout")[:n])
+    return None
 
 
 # ------------------------------------------------------------------------ evaluate
