@@ -18,13 +18,21 @@ vegan data prepare FOLDER --out FILE.npy decodes a folder of png/jpg images
 (nested class folders allowed) once into a uint8 (n, C, H, W) .npy that
 training memory-maps: later runs stream from it instead of decoding images
 (--size resizes to SIZE x SIZE, --crop center crops a centered square first).
+shapes64 (procedural 64x64 shapes, any --n) writes uint8 images: --out
+FILE.npy gives a (n, 3, 64, 64) uint8 array written in chunks (never whole in
+memory) and FILE.factors.csv beside it (row k: image k's index, shape and
+factors); --out DIR/ (a trailing slash, a new or empty folder) gives one PNG
+per image, DIR/SHAPE/INDEX.png, and DIR/factors.csv. Its seed is part of its
+name (shapes64?seed=S), not --seed.
 
 examples:
   vegan data --list
   vegan data prepare photos/ --out photos64.npy --size 64 --crop center
   vegan data mnist --n 10 --out digits.npy
   vegan data toy:8gaussians --split heldout --out ring.npy
-  vegan data mnist-full --data-dir ~/mnist --out train.npy"""
+  vegan data mnist-full --data-dir ~/mnist --out train.npy
+  vegan data shapes64 --n 200000 --out shapes.npy
+  vegan data shapes64 --split heldout --n 1000 --out pngs/"""
 
 
 # "%(default).0s" prints nothing: it stops the formatter from appending "(default: None)".
@@ -55,7 +63,10 @@ def register(subparsers: argparse._SubParsersAction, formatter_class: type) -> N
         "%(default).0s",
     )
     p.add_argument(
-        "--out", metavar="FILE.npy", help="output .npy file (written atomically)%(default).0s"
+        "--out",
+        metavar="FILE.npy",
+        help="output .npy file (written atomically); shapes64 also takes DIR/ for PNGs"
+        "%(default).0s",
     )
     p.add_argument(
         "--split", default="train", metavar="SPLIT", help="which split: train or heldout"
@@ -142,9 +153,48 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("no output file given; add --out FILE.npy")
     check_n(args.n)
     check_split(args.split)
+    from vegan.data import shapes
+
+    if shapes.is_shapes_spec(args.name):
+        return _write_shapes(args)
     out = check_output_path(args.out, (".npy",))
     ds = load_dataset(args.name, split=args.split, n=args.n, seed=args.seed, data_dir=args.data_dir)
     save_npy(out, ds.x.numpy())
     shape = tuple(ds.x.shape)
     print(f"wrote {len(ds)} {ds.split} samples of {ds.name} (float32, shape {shape}) to {out}")
+    return 0
+
+
+def _write_shapes(args: argparse.Namespace) -> int:
+    """``vegan data shapes64``: uint8 .npy or a folder of PNGs, with the factors beside."""
+    import os
+    from pathlib import Path
+
+    from vegan.data import shapes, shapes_files
+    from vegan.errors import ConfigError, OutputError
+    from vegan.io import check_output_path
+
+    spec = shapes.parse_spec(args.name)
+    if args.seed != 0:
+        raise ConfigError(
+            f"the seed of {shapes.NAME} is part of its name: use '{shapes.NAME}?seed={args.seed}' "
+            "instead of --seed"
+        )
+    folder = args.out.endswith(("/", os.sep)) or Path(args.out).is_dir()
+    if not folder and Path(args.out).suffix.lower() != ".npy":
+        raise OutputError(
+            f"output '{args.out}' must end with .npy (one uint8 array) or with / (a folder of "
+            "PNGs); rename it"
+        )
+    log = shapes_files.progress_printer(f"{shapes.NAME} images")
+    if folder:
+        out, n = shapes_files.write_pngs(args.out, args.name, args.split, args.n, log)
+        print(f"wrote {n} {args.split} images of {spec.name} as PNGs to {out}/ (factors.csv)")
+        return 0
+    out = check_output_path(args.out, (".npy",))
+    out, csv, n = shapes_files.write_npy(out, args.name, args.split, args.n, log)
+    print(
+        f"wrote {n} {args.split} images of {spec.name} (uint8, shape ({n}, 3, 64, 64)) to "
+        f"{out}, factors to {csv}"
+    )
     return 0

@@ -1,6 +1,6 @@
 """``load_dataset``: one entry point from a dataset spec to a :class:`Dataset`.
 
-A spec is ``mnist``, ``mnist-full``, ``toy:NAME[?key=value&...]``, a
+A spec is ``mnist``, ``mnist-full``, ``shapes64[?n=N&seed=S]``, ``toy:NAME[?key=value&...]``, a
 ``.npy``/``.npz`` file (``FILE.npz:KEY`` picks an array) or a folder of images.
 """
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vegan.data import files, mnist, toy
+from vegan.data import files, mnist, shapes, toy
 from vegan.data.dataset import Dataset
+from vegan.data.items import ArrayItems
 from vegan.data.splits import check_n, check_split, select
 from vegan.errors import ConfigError, DataError, closest
 
@@ -31,6 +32,8 @@ _NAMED = {
     "(index % 5 == 4)",
     "mnist-full": "MNIST, 60,000 train / 10,000 held-out (test set), 1x28x28; downloaded "
     "once into the cache or read from --data-dir / VEGAN_DATA_DIR",
+    "shapes64": "procedural 3x64x64 shapes with known factors, no download: 20,000 items "
+    "(shapes64?n=N&seed=S for others), held-out index % 5 == 4, y = shape",
 }
 
 
@@ -84,8 +87,9 @@ def load_dataset(
     spec : str
         ``"mnist"`` (built in: 8,000 train / 2,000 held-out images of the MNIST
         test set, held-out = index ``i % 5 == 4``), ``"mnist-full"`` (60,000 /
-        10,000; see :mod:`vegan.data.mnist`), ``"toy:NAME"`` with optional
-        ``?key=value&...`` parameters (see :mod:`vegan.data.toy`), a
+        10,000; see :mod:`vegan.data.mnist`), ``"shapes64[?n=N&seed=S]"`` (procedural
+        64x64 images, N = 20,000 by default; see :mod:`vegan.data.shapes`),
+        ``"toy:NAME"`` with optional ``?key=value&...`` parameters (see :mod:`vegan.data.toy`), a
         ``.npy``/``.npz`` file (``FILE.npz:KEY`` picks an array) or a folder of
         png/jpg images (see :mod:`vegan.data.files`). Files and folders use the
         same split rule as built-in MNIST: held-out = every fifth item
@@ -94,7 +98,8 @@ def load_dataset(
         Which split.
     n : int, optional
         Files and MNIST: keep the first ``n`` items of the split, in file order
-        (all when None; more than the split holds is an error). Toy data:
+        (all when None; more than the split holds is an error). shapes64: the
+        first ``n`` items of the split (any ``n``: the sequence is unbounded). Toy data:
         number of points drawn (default 8,000 for train, 2,000 for held-out).
     seed : int
         Toy data only: train points use ``numpy.random.default_rng([seed, 0])``,
@@ -123,6 +128,11 @@ def load_dataset(
         rng = np.random.default_rng([int(seed), 0 if split == "train" else 1])
         x = toy.sample_toy(spec[4:], count, rng)
         return Dataset(_tensor(x, np.float32), None, name, "vector", split)
+
+    if shapes.is_shapes_spec(spec):  # held as generated: uint8, a quarter of float32
+        batch = shapes.load_shapes(spec, split, n)
+        items = ArrayItems(batch.images, f"dataset '{spec}'")
+        return Dataset(None, torch.from_numpy(batch.shapes), spec, "image", split, items=items)
 
     if spec.lower() in _NAMED:
         name = spec.lower()

@@ -16,7 +16,11 @@ compares them with the first ``n`` images of the dataset's held-out split:
   held-out split of a toy dataset is a fresh draw of the true distribution);
 * primal recipes: reconstruction cost |x - G(E(x))|^2 on held-out data, and
   codes of held-out data vs prior samples (MMD^2 and exact W2^2, with
-  prior-vs-prior references); the -ELBO where it is defined (VAE, AVB).
+  prior-vs-prior references); the -ELBO where it is defined (VAE, AVB);
+* primal recipes on ``shapes64`` (or on a ``FILE.npy`` that ``vegan data
+  shapes64`` wrote, with its ``FILE.factors.csv`` beside it): how well each
+  generative factor can be read back from the codes by a linear probe (:mod:`vegan.eval.probe`: R^2
+  per factor group, accuracy for the shape).
 
 Whatever does not apply lands in ``skipped`` with a one-line reason.
 """
@@ -177,10 +181,12 @@ def n_note(n: int | None, used: int) -> str:
 
 def resolve_n(spec: str, n: int | None, run_seed: int = 0) -> int:
     """The n that :func:`eval_data` takes for ``spec`` (an explicit ``n`` is checked)."""
-    from vegan.data import load_dataset
+    from vegan.data import load_dataset, shapes
 
     if spec.lower().startswith("toy:"):
         return choose_n(n, None, spec)
+    if shapes.is_shapes_spec(spec):
+        return choose_n(n, shapes.split_size(shapes.parse_spec(spec).size, "heldout"), spec)
     return choose_n(n, len(load_dataset(spec, "heldout", seed=run_seed)), spec)
 
 
@@ -192,8 +198,10 @@ def eval_data(spec: str, n: int | None, seed: int, run_seed: int = 0):
     chosen with ``seed``. ``n = None`` takes min(``DEFAULT_N``, the split's
     size) (:func:`choose_n`): the n used is ``len`` of the first array.
     """
-    from vegan.data import load_dataset
+    from vegan.data import load_dataset, shapes
 
+    if shapes.is_shapes_spec(spec):
+        return _shapes_eval_data(spec, n, seed)
     toy = spec.lower().startswith("toy:")
     if toy:
         n = choose_n(n, None, spec)
@@ -205,6 +213,44 @@ def eval_data(spec: str, n: int | None, seed: int, run_seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     take = torch.randperm(len(train), generator=g)[:n]
     return held.x, train.take(take.numpy()), held
+
+
+def _shapes_eval_data(spec: str, n: int | None, seed: int):
+    """:func:`eval_data` for ``shapes64``: the same items, but only those are generated.
+
+    The generic path loads both splits whole; here the held-out sample is the
+    split's first ``n`` items and the reference the same ``n`` train
+    positions ``torch.randperm(train size, seed)[:n]``, drawn one by one.
+    """
+    from vegan.data import load_dataset, shapes
+
+    parsed = shapes.parse_spec(spec)
+    n = choose_n(n, shapes.split_size(parsed.size, "heldout"), spec)
+    held = load_dataset(spec, "heldout", n=n)
+    g = torch.Generator().manual_seed(seed)
+    take = torch.randperm(shapes.split_size(parsed.size, "train"), generator=g)[:n]
+    ref = shapes.generate(shapes.items_of("train", take.numpy()), parsed.seed).images
+    return held.x, torch.from_numpy(ref).to(torch.float32).div_(255.0), held
+
+
+def shapes_factors(spec: str, n: int):
+    """(factors (n, 13), shape ids (n,)) of the held-out sample :func:`eval_data` takes, or None.
+
+    For ``shapes64``, and for a ``FILE.npy`` written by ``vegan data shapes64
+    --out FILE.npy`` (its ``FILE.factors.csv`` beside it; held-out = rows
+    i % 5 == 4 of the file, as :func:`vegan.data.load_dataset` splits it).
+    None for any other data.
+    """
+    from vegan.data import shapes
+    from vegan.data.shapes_files import factors_beside
+    from vegan.data.splits import split_indices
+
+    if shapes.is_shapes_spec(spec):
+        batch = shapes.factors_for(spec, "heldout", n)
+        return batch.factors, batch.shapes
+    if spec.lower().endswith(".npy"):
+        return factors_beside(spec, split_indices(5 * n, "heldout")[:n])
+    return None
 
 
 # ------------------------------------------------------------------------ evaluate
@@ -237,7 +283,8 @@ def evaluate(
         )
     held, ref, _ = eval_data(spec, opts.n, opts.seed, int(model.config.seed))
     log(n_note(opts.n, len(held)))
-    result = evaluate_model(model, held, ref, dataset=spec, options=opts, log=log)
+    factors = shapes_factors(spec, len(held))
+    result = evaluate_model(model, held, ref, dataset=spec, options=opts, log=log, factors=factors)
     result.settings["n"] = n_note(opts.n, len(held))
     result.run = str(run_dir)
     result.step = model.info.get("step")
@@ -252,13 +299,16 @@ def evaluate_model(
     dataset: str = "",
     options: EvalOptions | None = None,
     log: Callable[[str], None] | None = None,
+    factors: tuple[Any, Any] | None = None,
     **kwargs: Any,
 ) -> Evaluation:
     """Evaluate ``model`` against held-out samples (and a train ``reference`` of the same size).
 
     ``len(heldout)`` sets n (``options.n`` is not used). ``dataset`` (a spec)
     decides which metric groups apply; ``options`` (or its fields as keywords)
-    the seed, k and the groups turned off.
+    the seed, k and the groups turned off. ``factors``: (float factors (n, k),
+    int labels (n,)) of the held-out samples, for the linear probe of the
+    codes (:func:`shapes_factors` gives those of ``shapes64``).
     """
     held = torch.as_tensor(heldout).float().cpu()
     n = len(held)
@@ -285,7 +335,9 @@ def evaluate_model(
             _inception(gen, held, opts.inception, log).into(out)
     else:
         out.skipped["features"] = f"feature metrics turned off ({flag('no-features')})"
-    _primal_metrics(model, held, seed, log).into(out)
+    part, codes = _primal_metrics(model, held, seed, log)
+    part.into(out)
+    _probe_metrics(dataset, codes, factors, log).into(out)
     out.seconds = round(time.perf_counter() - t0, 2)
     return out
 
@@ -390,14 +442,15 @@ def _inception(gen, held, inception, log) -> Part:
     return part
 
 
-def _primal_metrics(model, held, seed, log) -> Part:
+def _primal_metrics(model, held, seed, log) -> tuple[Part, torch.Tensor | None]:
+    """Reconstruction, codes vs prior and -ELBO; and the codes of ``held`` (None: no encoder)."""
     from vegan.eval.elbo import ELBO_SAMPLES, elbo_unavailable, negative_elbo
 
     part = Part()
     m = part.metrics
     if model.encoder is None:
         part.skipped["primal"] = "dual recipe: no encoder, so no reconstructions or codes"
-        return part
+        return part, None
     log("reconstructions and codes")
     n = len(held)
     # A random encoder (gaussian, implicit) draws from the global generator: seed it
@@ -424,6 +477,46 @@ def _primal_metrics(model, held, seed, log) -> Part:
         part.settings["elbo_samples"] = ELBO_SAMPLES
     elif model.recipe in ("vae", "avb"):
         part.skipped["neg_elbo"] = why
+    return part, codes
+
+
+def _probe_metrics(dataset: str, codes, factors, log) -> Part:
+    """Linear probes of the known factors from the codes (:mod:`vegan.eval.probe`)."""
+    from vegan.data import shapes
+    from vegan.eval.probe import factor_probe, min_codes
+
+    part = Part()
+    if factors is None:
+        if shapes.is_shapes_spec(dataset):
+            part.skipped["factors"] = (
+                "no factors given for the held-out samples (pass factors=shapes_factors(spec, n))"
+            )
+        return part
+    if codes is None:
+        part.skipped["factors"] = "dual recipe: no encoder, so no codes to read factors from"
+        return part
+    values, labels = factors
+    if len(values) != len(codes) or len(labels) != len(codes):
+        raise ConfigError(
+            f"factors of {len(values)} samples for {len(codes)} held-out samples; give one row "
+            "per held-out sample"
+        )
+    codes = codes.reshape(len(codes), -1)
+    need = min_codes(codes.shape[1])
+    if len(codes) < need:
+        part.skipped["factors"] = (
+            f"the linear probe needs n >= 4 (d_z + 1) = {need} held-out codes (half to fit, "
+            f"half to score), n = {len(codes)}"
+        )
+        return part
+    log("factors read back from the codes (linear probe)")
+    part.metrics.update(
+        factor_probe(codes.numpy(), values, labels, shapes.FACTORS, shapes.FACTOR_GROUPS)
+    )
+    part.settings["probe"] = (
+        f"ridge read-out fitted on {len(codes) // 2} held-out codes, scored on the other "
+        f"{len(codes) - len(codes) // 2} (R^2; shape: accuracy)"
+    )
     return part
 
 
@@ -460,6 +553,7 @@ __all__ = [
     "eval_data",
     "n_note",
     "resolve_n",
+    "shapes_factors",
     "evaluate",
     "evaluate_model",
     "load_evaluation",

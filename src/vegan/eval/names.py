@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vegan.data.shapes import FACTORS as SHAPE_FACTORS
 from vegan.eval.features import NAME as FEATURES
 
 
@@ -54,6 +55,21 @@ _ALL = [
     Metric("codes_mmd", "codes vs prior MMD²", "lower", "codes_mmd_ref", "primal", "{:.3g}"),
     Metric("codes_w2sq", "codes vs prior W2²", "lower", "codes_w2sq_ref", "primal"),
     Metric("neg_elbo", "-ELBO (nats/image)", "lower", None, "primal"),
+    # known factors (shapes64) read back from the codes by a linear probe
+    Metric("probe_position", "position from codes (R²)", "higher", None, "factors", "{:.3f}"),
+    Metric("probe_scale", "scale from codes (R²)", "higher", None, "factors", "{:.3f}"),
+    Metric("probe_rotation", "rotation from codes (R²)", "higher", None, "factors", "{:.3f}"),
+    Metric("probe_color", "shape color from codes (R²)", "higher", None, "factors", "{:.3f}"),
+    Metric("probe_background", "background from codes (R²)", "higher", None, "factors", "{:.3f}"),
+    Metric("probe_stripes", "stripes from codes (R²)", "higher", None, "factors", "{:.3f}"),
+    Metric(
+        "probe_shape",
+        "shape from codes (accuracy)",
+        "higher",
+        "probe_shape_chance",
+        "factors",
+        "{:.3f}",
+    ),
 ]
 _REFS = [
     Metric("w2sq_real", "W2² real vs real", None),
@@ -70,6 +86,12 @@ _REFS = [
     Metric("classifier_accuracy", f"{FEATURES} held-out accuracy", None, group="features"),
     Metric("codes_mmd_ref", "MMD² prior vs prior", None, group="primal", fmt="{:.3g}"),
     Metric("codes_w2sq_ref", "W2² prior vs prior", None, group="primal"),
+    Metric("probe_shape_chance", "shape: chance accuracy", None, group="factors", fmt="{:.3f}"),
+]
+# One R² per factor of shapes64 (eval.json; the tables show the groups above).
+_REFS += [
+    Metric(f"probe_r2_{f}", f"{f} from codes (R²)", None, group="factors", fmt="{:.3f}")
+    for f in SHAPE_FACTORS
 ]
 
 #: Every metric by key, ranked ones first, in display order.

@@ -23,9 +23,21 @@ GROUPS: list[tuple[str, list[str]]] = [
     ),
     ("Feature space", ["fd_mnist_cnn", "precision", "recall", "fid_inception"]),
     ("Encoder and codes", ["recon_l2sq", "codes_mmd", "codes_w2sq", "neg_elbo"]),
+    (
+        "Factors read back from the codes (linear probe)",
+        [
+            "probe_position",
+            "probe_scale",
+            "probe_rotation",
+            "probe_color",
+            "probe_background",
+            "probe_stripes",
+            "probe_shape",
+        ],
+    ),
 ]
 #: Metrics whose reference is shown inside each cell (it depends on the run, e.g. on d_z).
-INLINE_REFERENCE = ("codes_mmd", "codes_w2sq")
+INLINE_REFERENCE = ("codes_mmd", "codes_w2sq", "probe_shape")
 
 #: What every report says: transport numbers are read against real-vs-real references.
 REFERENCE_NOTE = (
@@ -43,6 +55,12 @@ PIXEL_NOTE = (
 FEATURES_NOTE = (
     "FD is computed in the features of vegan's own MNIST classifier; it is not Inception FID."
 )
+#: For runs on data with known factors (shapes64).
+PROBE_NOTE = (
+    "Factors: a ridge regression from the codes of half of the held-out images, scored on the "
+    "other half: R² 1 reads the factor back exactly, 0 no better than its mean; the shape by "
+    "a least-squares classifier, its chance accuracy (the most frequent shape) beside it."
+)
 #: For runs on toy mixtures (modes and high-quality samples).
 MODES_NOTE = (
     "A sample is high quality when it lies within 3 standard deviations of its nearest mode; "
@@ -59,6 +77,8 @@ def notes(reports: list[RunReport]) -> list[str]:
         out.append(FEATURES_NOTE)
     if any("modes_covered" in r.evaluation.metrics for r in reports):
         out.append(MODES_NOTE)
+    if any("probe_shape" in r.evaluation.metrics for r in reports):
+        out.append(PROBE_NOTE)
     return out
 
 

@@ -28,6 +28,7 @@ def format_evaluation(ev: Evaluation) -> str:
                 "codes_w2sq_ref": "prior vs prior",
                 "sharpness_data": "data",
                 "high_quality_data": "data",
+                "probe_shape_chance": "chance",
             }.get(m.reference, "real vs real")
             ref = f"{ref:>10}  ({what})"
         better = {

@@ -52,6 +52,8 @@ TABLE = [
     "recon_l2sq",
     "codes_mmd",
     "neg_elbo",
+    "probe_position",
+    "probe_shape",
 ]
 
 

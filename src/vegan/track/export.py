@@ -134,6 +134,7 @@ def _evaluation(run_dir: Path, model, evaluate: bool, options, log) -> tuple[dic
         evaluate_model,
         load_evaluation,
         n_note,
+        shapes_factors,
     )
 
     options = options or EvalOptions()
@@ -154,7 +155,10 @@ def _evaluation(run_dir: Path, model, evaluate: bool, options, log) -> tuple[dic
     spec = model.info["data"]
     held, ref, _ = eval_data(spec, options.n, options.seed, int(model.config.seed))
     log(f"evaluating step {model.info.get('step')} ({n_note(options.n, len(held))})")
-    result = evaluate_model(model, held, ref, dataset=spec, options=options, log=log)
+    factors = shapes_factors(spec, len(held))  # shapes64: the probe of its factors
+    result = evaluate_model(
+        model, held, ref, dataset=spec, options=options, log=log, factors=factors
+    )
     result.settings["n"] = n_note(options.n, len(held))
     result.run, result.step = str(run_dir), model.info.get("step")
     result.seconds = round(time.perf_counter() - t0, 2)
