@@ -205,11 +205,11 @@ def test_listed():
 def test_too_many_items_for_memory_is_refused_before_drawing(monkeypatch):
     from vegan.errors import ResourceError
 
-    monkeypatch.setattr("vegan.resources.available_memory", lambda: 10 * 2**20)  # 10 MiB
-    # 200 images as float32 (plus the uint8 they come from): 200 * 12,288 * 5 bytes = 11.7 MiB
+    monkeypatch.setattr("vegan.resources.available_memory", lambda: 2 * 2**20)  # 2 MiB
+    # the dataset holds the uint8 images: 200 * 12,288 bytes = 2.3 MiB
     with pytest.raises(ResourceError, match=r"200 train images .*'vegan data shapes64 --out"):
         load_dataset("shapes64", "train", n=200)
-    assert len(load_dataset("shapes64", "train", n=150)) == 150  # 8.8 MiB: fits
+    assert len(load_dataset("shapes64", "train", n=150)) == 150  # 1.8 MiB: fits
 
 
 def test_every_shape_fits_inside_the_image():
