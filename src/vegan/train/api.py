@@ -40,6 +40,7 @@ from vegan.train import checkpoint as ckpt
 from vegan.train import exported, rundir
 from vegan.train.loop import Trainer, TrainResult
 from vegan.train.options import RUN_KEYS, RunOptions, run_dict, split_options
+from vegan.train.precision import check_device
 from vegan.train.threads import choose_threads, count_macs, using_threads
 
 #: Options that may differ when a run is resumed: the run's, not the recipe's.
@@ -210,6 +211,7 @@ def fit(
         train, held, spec = _training_data(info["data"], stored.get("seed", 0))
         cfg = make_config(r.name, tuple(train.sample_shape), stored)
         run_opts = _one_length(build_config(RunOptions, info["run"], user_run), user_run)
+        _check_precision_unchanged(out, info, run_opts)
         record = info.get("preset")
     else:
         seed_ = user_model.get("seed", 0)
@@ -223,6 +225,7 @@ def fit(
             resolved.origins.update({k: label for k in run_values})
         record = resolved.record()
     _validate_tensor(train.x)
+    check_device(run_opts.precision, device_)  # e.g. bf16 on a GPU without it: before writes
     warning = _check_orientation(train.x, cfg.batch_size, spec)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
@@ -379,6 +382,17 @@ def _check_preset_unchanged(out: Path, info: dict, preset: str | None) -> None:
         raise ConfigError(
             f"preset cannot change on resume (run '{out}' was trained with preset {had}, "
             f"asked {preset}); start a new run instead"
+        )
+
+
+def _check_precision_unchanged(out: Path, info: dict, run_opts: RunOptions) -> None:
+    """A resumed run keeps its ``precision`` (a run.json without one was trained at 32)."""
+    had = info["run"].get("precision", "32")
+    if run_opts.precision != had:
+        raise ConfigError(
+            f"option 'precision' cannot change on {flag('resume')} (run '{out}' was trained "
+            f"with precision={had}, asked {run_opts.precision}); resume with precision={had} "
+            "or start a new run"
         )
 
 
