@@ -40,7 +40,7 @@ from vegan.train import checkpoint as ckpt
 from vegan.train import exported, rundir
 from vegan.train.loop import Trainer, TrainResult
 from vegan.train.options import RUN_KEYS, RunOptions, run_dict, split_options
-from vegan.train.precision import check_device
+from vegan.train.precision import check_device, device_warning
 from vegan.train.threads import choose_threads, count_macs, using_threads
 
 #: Options that may differ when a run is resumed: the run's, not the recipe's.
@@ -227,6 +227,7 @@ def fit(
     _validate_tensor(train.x)
     check_device(run_opts.precision, device_)  # e.g. bf16 on a GPU without it: before writes
     warning = _check_orientation(train.x, cfg.batch_size, spec)
+    slow = device_warning(run_opts.precision, device_)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
@@ -239,8 +240,9 @@ def fit(
         if ctx.is_main:  # after every check: a refused run prints only its error
             for note in notes:
                 print(f"vegan: {note}", file=sys.stderr, flush=True)
-            if warning:
-                print(f"vegan: warning: {warning}", file=sys.stderr, flush=True)
+            for text in (warning, slow):
+                if text:
+                    print(f"vegan: warning: {text}", file=sys.stderr, flush=True)
         ctx.barrier()
         if ctx.is_main:
             created = _first_missing(out)

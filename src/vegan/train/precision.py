@@ -118,6 +118,22 @@ def check_device(precision: str, device: torch.device) -> None:
         )
 
 
+def device_warning(precision: str, device: torch.device) -> str | None:
+    """The warning for a precision that works on ``device`` but is slow there, or None.
+
+    PyTorch's CPU autocast takes float16, but its CPU float16 convolutions
+    are far slower than float32 (on the 2-core Xeon of BENCHMARKS.md, "Mixed
+    precision", 6 steps of wae-mmd on MNIST took about 30 s each, against
+    0.4 s in bfloat16).
+    """
+    if precision == "16" and device.type == "cpu":
+        return (
+            "precision=16 on the CPU: PyTorch's CPU float16 kernels are slow (convolutions "
+            "measured about 80x slower than bf16); use precision=bf16 on the CPU, 16 on CUDA GPUs"
+        )
+    return None
+
+
 class MixedPrecision:
     """Autocast and loss scaling of one run's players.
 
@@ -215,5 +231,6 @@ __all__ = [
     "check_precision",
     "check_device",
     "autocast_supported",
+    "device_warning",
     "MixedPrecision",
 ]
