@@ -153,6 +153,9 @@ def fit(
     callbacks : sequence, optional
         Called by the loop after the built-in sample pictures
         (:mod:`vegan.train.callbacks`).
+    **options
+        Recipe or run options by name, as ``--set`` gives them (``lam=10``,
+        ``threads=1``, ``precision="bf16"``: :mod:`vegan.train.precision`).
     """
     r = get_recipe(recipe)
     out = Path(out)
