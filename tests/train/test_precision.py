@@ -19,7 +19,6 @@ import vegan
 from vegan.errors import CheckpointError, ConfigError
 from vegan.models.registry import list_recipes
 from vegan.ot.fp32 import autocast_enabled
-from vegan.train.checkpoint import list_checkpoints
 from vegan.train.loop import Trainer
 from vegan.train.precision import MIN_SCALE, MixedPrecision, check_device
 
@@ -134,22 +133,18 @@ def test_resume_with_another_precision_is_refused_and_writes_nothing(tmp_path):
     assert result.step == 6
 
 
-def test_trainer_refuses_a_checkpoint_of_another_precision(tmp_path):
-    """The loop's own check, for code that drives a Trainer without vegan.fit."""
-    from vegan.data import load_dataset
-    from vegan.models.registry import build, make_config
-    from vegan.train.checkpoint import read_checkpoint
-    from vegan.train.options import RunOptions
-
+def test_loop_refuses_a_checkpoint_of_another_precision(tmp_path):
+    """The loop's own check: a checkpoint whose precision is not the run's (a mixed-up folder)."""
     run = tmp_path / "run"
     _fit("ae", "toy:8gaussians", run, 2, precision="16")
-    x = load_dataset("toy:8gaussians", "train").x
-    cfg = make_config("ae", (2,), json.loads((run / "run.json").read_text())["config"])
-    trainer = Trainer(
-        build("ae", (2,), cfg), x, run, RunOptions(steps=2), torch.device("cpu"), progress=False
-    )
-    with pytest.raises(ConfigError, match="precision=16"):
-        trainer.restore(read_checkpoint(list_checkpoints(run)[-1]))
+    info = json.loads((run / "run.json").read_text())
+    info["run"]["precision"] = "32"  # run.json now disagrees with its checkpoint
+    (run / "run.json").write_text(json.dumps(info))
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in run.rglob("*"))
+    with pytest.raises(ConfigError, match="precision=16") as caught:
+        vegan.fit("ae", "toy:8gaussians", run, steps=4, resume=True, progress=False)
+    assert "\n" not in str(caught.value)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in run.rglob("*")) == before
 
 
 def test_fp16_checkpoints_carry_the_scaler_state_and_resume_bit_identically(tmp_path):
