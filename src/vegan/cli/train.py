@@ -30,6 +30,7 @@ examples:
   vegan train wae-mmd --data mnist --out runs/wae --epochs 20
   vegan train vae --data toy:8gaussians --out runs/vae --set lam=0.5 --steps 2000
   vegan train wae-mmd --data mnist --out runs/wae --epochs 40 --resume
+  vegan train wae-mmd --data mnist --out runs/wae-bf16 --steps 600 --precision bf16
 """
 
 
@@ -94,6 +95,15 @@ def register(sub, formatter) -> None:
         help="CPU threads (default: OMP_NUM_THREADS if set, else 1 for small networks and "
         "the available cores, split among torchrun's local ranks, for large ones)",
     )
+    p.add_argument(
+        "--precision",
+        choices=("32", "bf16", "16"),
+        default=None,
+        help="arithmetic of the training steps (the 'precision' option, default 32): 32 "
+        "float32; bf16 bfloat16 autocast (CPU or a recent GPU); 16 float16 autocast with "
+        "loss scaling (for CUDA GPUs); transport, MMD, Sinkhorn, gradient-penalty and "
+        "likelihood terms stay float32; fixed for a run",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_device(p)
     p.set_defaults(func=run)
@@ -121,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             sets={
                 **parse_sets(args.sets),
                 **({"threads": args.threads} if args.threads is not None else {}),
+                **({"precision": args.precision} if args.precision is not None else {}),
             },
             device=args.device,
             resume=args.resume,

@@ -18,6 +18,11 @@ latent penalty is estimated by a second player trained against them:
   adaptive contrast (T sees standardized codes; the Gaussian part of the KL
   is computed exactly), without which T cannot follow a sharpening
   posterior and the encoder collapses onto points.
+
+In a mixed-precision step (run option ``precision``) the adversaries run
+in the low-precision dtype like every network, but their losses, the prior
+densities log p_Z(z) and the KL estimate of AVB are computed in float32
+(:mod:`vegan.ot.fp32`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from vegan.models.model import GenerativeModel
 from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder, fit_term
 from vegan.models.priors import Prior
 from vegan.models.registry import recipe
+from vegan.ot.fp32 import as_float32, autocast_off
 from vegan.parallel import local_noise
 
 # ------------------------------------------------------------------ ingredients
@@ -65,9 +71,12 @@ class AdversarialPenalty(nn.Module):
         self.adversary, self.prior_trick = adversary, bool(prior_trick)
 
     def logits(self, z: torch.Tensor, prior: Prior) -> torch.Tensor:
-        """Logits (n,) of D(z)."""
-        out = self.adversary(z).reshape(z.shape[0])
-        return out + prior.log_prob(z) if self.prior_trick else out
+        """Logits (n,) of D(z), in float32 (log p_Z(z) is added in float32)."""
+        out = as_float32(self.adversary(z).reshape(z.shape[0]))
+        if not self.prior_trick:
+            return out
+        with autocast_off():
+            return out + prior.log_prob(as_float32(z))
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
         return generator_loss(self.logits(enc.z, prior), "non_saturating")
@@ -294,12 +303,17 @@ def avb_kl_and_contrast(
     section 3.3): z~ = (z - mean) / std, and with r(z|x) = N(mean, std^2),
     KL = T(x, z~) + log r(z|x) - log p_Z(z); T is trained on z~ against
     N(0, I), so T* = log q(z|x) - log r(z|x) and the sum is log q - log p_Z.
-    Returns (KL per sample, the input of T).
+    Returns (KL per sample, the input of T). The KL is computed in float32
+    (the codes, their moments and T's value are cast up; autocast is off
+    for the densities), whatever the precision of the networks.
     """
     if mean is None:
-        return critic(x, z), z
+        return as_float32(critic(x, z)), z
+    z, mean, std = as_float32(z), as_float32(mean), as_float32(std)
     z_std = (z - mean) / std
-    return critic(x, z_std) + _log_normal(z, mean, std) - prior.log_prob(z), z_std
+    t = as_float32(critic(x, z_std))
+    with autocast_off():
+        return t + _log_normal(z, mean, std) - prior.log_prob(z), z_std
 
 
 def avb_autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:

@@ -21,6 +21,10 @@ constraints of eq. (2) (:func:`gradient_penalty`, :func:`clip_weights`) and
 the value :func:`kr_value` live with the dual W1 estimate in
 :mod:`vegan.ot.dual` (one implementation, used by both) and are re-exported
 here.
+
+The losses are computed in float32 whatever the precision of the networks
+(run option ``precision``): logits and critic values are cast to float32
+and autocast is off while they are reduced (:mod:`vegan.ot.fp32`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from vegan.nets import MLP, encoder_net
 from vegan.nets.mlp import flat_dim
 from vegan.nets.select import resolve_backbone
 from vegan.ot.dual import clip_weights, gradient_penalty, kr_value
+from vegan.ot.fp32 import float32
 
 # ------------------------------------------------------------------ networks
 
@@ -138,6 +143,7 @@ def critic_net(
 # ------------------------------------------------------------------ losses
 
 
+@float32
 def logistic_loss(logits_pos: torch.Tensor, logits_neg: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy of a discriminator: positives labelled 1, negatives 0.
 
@@ -149,6 +155,7 @@ def logistic_loss(logits_pos: torch.Tensor, logits_neg: torch.Tensor) -> torch.T
     return F.softplus(-logits_pos).mean() + F.softplus(logits_neg).mean()
 
 
+@float32
 def generator_loss(logits_fake: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
     """What the generator (or the encoder) minimizes against a GAN discriminator, eq. (4).
 

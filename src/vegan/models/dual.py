@@ -50,6 +50,7 @@ from vegan.models.parts import backbone_kwargs, output_map
 from vegan.models.priors import make_prior
 from vegan.models.registry import recipe
 from vegan.nets import decoder_net
+from vegan.ot.fp32 import as_float32
 from vegan.parallel import local_noise
 
 CriticLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
@@ -158,8 +159,8 @@ def gan_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor):
     bce = logistic_loss(logits_real, logits_fake)
     return bce, {
         "bce": bce,
-        "d_real": torch.sigmoid(logits_real.detach()).mean(),
-        "d_fake": torch.sigmoid(logits_fake.detach()).mean(),
+        "d_real": torch.sigmoid(as_float32(logits_real.detach())).mean(),
+        "d_fake": torch.sigmoid(as_float32(logits_fake.detach())).mean(),
     }
 
 
@@ -180,8 +181,8 @@ def wasserstein_critic_loss(gp_weight: float = 0.0) -> CriticLoss:
 
 
 def wasserstein_generator_loss(critic_fake: torch.Tensor) -> torch.Tensor:
-    """-E T(G(Z)): the generator descends the critic's estimate of W1."""
-    return -critic_fake.mean()
+    """-E T(G(Z)): the generator descends the critic's estimate of W1 (averaged in float32)."""
+    return -as_float32(critic_fake).mean()
 
 
 # ------------------------------------------------------------------ GAN

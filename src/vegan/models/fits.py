@@ -5,13 +5,19 @@
   squared Euclidean cost on MNIST pixels).
 * :class:`NLLFit` - the negative log-likelihood -log p_G(x|z) of eq. (5)-(7).
 
-Both return the batch mean of a per-sample value.
+Both return the batch mean of a per-sample value, computed in float32:
+inside a mixed-precision step the decoder's raw outputs are cast to float32
+and the output map, the decoder's noise, the cost and the likelihood run
+with autocast off (:mod:`vegan.ot.fp32`); the networks themselves are not
+affected.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from vegan.ot.fp32 import as_float32, autocast_off
 
 
 class CostFit(nn.Module):
@@ -24,11 +30,14 @@ class CostFit(nn.Module):
         self.cost, self.scale = get_cost(cost), float(scale)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, decoder: nn.Module) -> torch.Tensor:
-        return self.scale * self.cost.paired(x, decoder.sample(h)).mean()
+        with autocast_off():
+            y = decoder.sample(as_float32(h))
+            return self.scale * self.cost.paired(as_float32(x), y).mean()
 
 
 class NLLFit(nn.Module):
     """E -log p_G(x|z), per image summed over pixels (nats)."""
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, decoder: nn.Module) -> torch.Tensor:
-        return decoder.nll(x, h).mean()
+        with autocast_off():
+            return decoder.nll(as_float32(x), as_float32(h)).mean()

@@ -23,6 +23,12 @@ CPU for n = m = 500 ... 3,000; the kernel scales share one buffer, see
 margin: a WAE-MMD batch of B codes in float32 needs about 192 B^2 bytes
 (0.7 GiB at B = 2,000). A problem larger than the memory available raises
 :class:`~vegan.errors.ResourceError` before anything is allocated.
+
+Precision: :func:`mmd` is always computed in float32 or float64, never in a
+half-precision dtype: inside a mixed-precision step it runs with autocast
+off on float32 copies of float16/bfloat16 samples (:mod:`vegan.ot.fp32`);
+an MMD is a small difference of large kernel sums, which 8 significant
+bits cannot resolve.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import torch
 
 from vegan.errors import ConfigError, ShapeError, closest
+from vegan.ot.fp32 import float32
 
 #: The scales of the WAE code.
 WAE_SCALES: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -113,6 +120,7 @@ def _kernel_sum(d2: torch.Tensor, kernel: str, cs: list[float]) -> torch.Tensor:
     return _KernelSum.apply(d2, kernel, cs)
 
 
+@float32
 def mmd(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -124,6 +132,7 @@ def mmd(
 
     Differentiable in x and y. Inputs of any trailing shape are flattened.
     Needs n >= 2 and m >= 2. The value can be slightly negative (unbiased).
+    Computed in float32 at least, with autocast off (module notes).
     """
     if kernel not in KERNELS:
         raise ConfigError(

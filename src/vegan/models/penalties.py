@@ -13,6 +13,11 @@ returns a scalar. The primal recipes minimize ``fit + lam * penalty``.
 The last three compare the aggregate Q_Z with P_Z through fresh prior samples
 of the batch's size; only KL constrains every Q(Z|X=x) separately (the source
 of VAE blur, section 4 of the VEGAN paper).
+
+Every penalty is computed in float32, also inside a mixed-precision step
+(run option ``precision``): the codes are cast to float32 and autocast is
+off while the penalty is evaluated (:mod:`vegan.ot.fp32`); the prior
+samples they are compared with are float32 draws.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from vegan.errors import ConfigError
 from vegan.models.encoders import Encoding
 from vegan.models.kernels import WAE_SCALES, mmd
 from vegan.models.priors import GaussianPrior, Prior
+from vegan.ot.fp32 import as_float32, autocast_off
 from vegan.parallel import current, local_noise
 
 #: Where a batch-wide penalty is computed in a distributed run (``penalty_scope``).
@@ -43,20 +49,24 @@ def codes_and_prior_draws(
     single-process one; ``"local"`` uses this rank's codes only. With one
     process both are the same. A penalty of a user's recipe that compares
     Q_Z with P_Z should take its codes from here (docs/howto/new-recipe.md).
+    Half-precision codes (a mixed-precision step) come back in float32, so
+    the prior samples are float32 draws too.
     """
     if scope not in SCOPES:
         raise ConfigError(f"penalty scope must be global or local, got '{scope}'")
     if scope == "global":
-        z = current().gather(enc.z)
+        z = as_float32(current().gather(enc.z))
         return z, prior.sample(z.shape[0]).to(z.dtype)
-    z = enc.z
+    z = as_float32(enc.z)
     return z, local_noise(prior.sample, z.shape[0]).to(z.dtype)
 
 
 class KLPenalty(nn.Module):
     """E_x KL(N(mu(x), diag(var(x))) || N(0, s^2 I)), eq. (5), in closed form:
 
-    KL = 1/2 sum_i [ (var_i + mu_i^2) / s^2 - 1 - log var_i + log s^2 ].
+    KL = 1/2 sum_i [ (var_i + mu_i^2) / s^2 - 1 - log var_i + log s^2 ],
+
+    computed in float32 (autocast off, half-precision moments cast up).
     """
 
     name = "kl"
@@ -69,8 +79,10 @@ class KLPenalty(nn.Module):
                 "the closed-form KL penalty needs a Gaussian prior (set prior=gaussian)"
             )
         s2 = prior.scale**2
-        kl = 0.5 * ((enc.logvar.exp() + enc.mean.pow(2)) / s2 - 1.0 - enc.logvar + math.log(s2))
-        return kl.sum(1).mean()
+        mean, logvar = as_float32(enc.mean), as_float32(enc.logvar)
+        with autocast_off():
+            kl = 0.5 * ((logvar.exp() + mean.pow(2)) / s2 - 1.0 - logvar + math.log(s2))
+            return kl.sum(1).mean()
 
 
 class MMDPenalty(nn.Module):

@@ -33,6 +33,10 @@ removes most of the error for data far from the origin). Negative round-off
 is clamped at 0, so a duplicated point gets a cost of 0 or a tiny positive
 number (about 1e-13 relative in float64, 1e-5 relative in float32), not an
 exact 0. ``paired`` computes (x - y)^2 directly and is exact.
+
+Mixed precision: both methods (and :func:`sqeuclidean_matrix`) run with
+autocast off and float16/bfloat16 inputs cast to float32
+(:mod:`vegan.ot.fp32`), so a cost is never a half-precision matrix product.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from collections.abc import Callable
 import torch
 
 from vegan.errors import ConfigError, ShapeError, closest
+from vegan.ot.fp32 import float32
 
 CostFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -71,8 +76,12 @@ def _safe_sqrt(s: torch.Tensor) -> torch.Tensor:
     return torch.where(pos, torch.sqrt(torch.where(pos, s, torch.ones_like(s))), 0.0 * s)
 
 
+@float32
 def sqeuclidean_matrix(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Pairwise |x_i - y_j|^2 via |x|^2 + |y|^2 - 2 <x, y>, centered, clamped at 0."""
+    """Pairwise |x_i - y_j|^2 via |x|^2 + |y|^2 - 2 <x, y>, centered, clamped at 0.
+
+    Always at least float32: autocast is off and half-precision inputs are cast up.
+    """
     x, y = _common(x, y)
     with torch.no_grad():
         mu = (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])
@@ -146,8 +155,9 @@ class Cost:
         self._paired = paired
         self.scale = float(scale)
 
+    @float32
     def pairwise(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The (n, m) cost matrix C_ij = c(x_i, y_j)."""
+        """The (n, m) cost matrix C_ij = c(x_i, y_j), in float32 at least (autocast off)."""
         x, y = _common(x, y)
         c = self._pairwise(x, y)
         if tuple(c.shape) != (x.shape[0], y.shape[0]):
@@ -158,8 +168,14 @@ class Cost:
             )
         return c if self.scale == 1.0 else self.scale * c
 
+    @float32
     def paired(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The vector (c(x_i, y_i))_i between two batches of the same size."""
+        """The vector (c(x_i, y_i))_i between two batches of the same size.
+
+        In float32 at least (autocast off): the fit term c(X, G(Z)) of a
+        mixed-precision step is computed from float32 copies of the batch
+        and of the reconstruction.
+        """
         x, y = _common(x, y)
         if x.shape[0] != y.shape[0]:
             raise ShapeError(

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from vegan.errors import ConfigError
+from vegan.ot.fp32 import as_float32, float32
 from vegan.parallel import local_noise
 
 __all__ = ["dual_w1", "gradient_penalty", "clip_weights", "kr_value", "pair_slope"]
@@ -53,6 +54,7 @@ __all__ = ["dual_w1", "gradient_penalty", "clip_weights", "kr_value", "pair_slop
 CONSTRAINTS = ("gp", "clip")
 
 
+@float32
 def gradient_penalty(
     critic: Callable[[torch.Tensor], torch.Tensor],
     real: torch.Tensor,
@@ -67,6 +69,11 @@ def gradient_penalty(
     made a penalty. The graph is kept so the penalty can be minimized over
     the critic's parameters. For a linear critic T(x) = <w, x> + b the value
     is weight * (|w| - 1)^2 whatever the interpolates.
+
+    Always computed in float32, mixed precision or not: autocast is off for
+    the critic's pass at the interpolates and for the gradient of that pass
+    (a second-order quantity, minimized through a double backward), and
+    half-precision inputs are cast to float32 first (:mod:`vegan.ot.fp32`).
 
     Parameters
     ----------
@@ -92,8 +99,11 @@ def clip_weights(module: nn.Module, c: float) -> None:
 
 
 def kr_value(critic_real: torch.Tensor, critic_fake: torch.Tensor) -> torch.Tensor:
-    """E_X T(X) - E_Y T(Y): the Kantorovich-Rubinstein objective of eq. (2)."""
-    return critic_real.mean() - critic_fake.mean()
+    """E_X T(X) - E_Y T(Y): the Kantorovich-Rubinstein objective of eq. (2), in float32.
+
+    Half-precision critic values (a mixed-precision step) are averaged in float32.
+    """
+    return as_float32(critic_real).mean() - as_float32(critic_fake).mean()
 
 
 def _as_tensor(a, name: str, device: torch.device) -> torch.Tensor:

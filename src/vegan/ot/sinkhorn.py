@@ -43,6 +43,11 @@ Return kind (the rule of :mod:`vegan.ot`): NumPy inputs give a Python float
 (and NumPy arrays in a result), torch inputs a 0-d tensor on their device;
 ``return_result=True`` or ``return_plan=True`` give a :class:`SinkhornResult`.
 
+Mixed precision: the solvers run with autocast off and cast float16 or
+bfloat16 inputs to float32 before anything else (:mod:`vegan.ot.fp32`);
+the computation dtype is then float64 (default) or float32 (``dtype``),
+never a half-precision one, and the value comes back in float32.
+
 Algorithm
 ---------
 Log-stabilized Sinkhorn with kernel absorption (Schmitzer 2019), in torch
@@ -145,6 +150,7 @@ from vegan.ot._checks import (
     positive_int,
 )
 from vegan.ot.costs import Cost, CostFn, get_cost
+from vegan.ot.fp32 import float32
 
 #: Work limit when ``max_iter`` is not given (in kernel product pairs, see :class:`SinkhornResult`).
 DEFAULT_MAX_ITER = 10_000
@@ -683,6 +689,7 @@ def _to_kind(res: SinkhornResult, torch_out: bool) -> SinkhornResult:
 # --------------------------------------------------------------------------- public API
 
 
+@float32
 def sinkhorn_from_cost(
     C: Any,
     epsilon: float | None = None,
@@ -772,6 +779,7 @@ def _prepare(
     return xs, ys, c, wa, wb, dt, out
 
 
+@float32
 def sinkhorn(
     x: Any,
     y: Any,
@@ -875,6 +883,7 @@ class DivergenceResult:
     debias: str
 
 
+@float32
 def sinkhorn_divergence(
     x: Any,
     y: Any,

@@ -22,7 +22,8 @@ value of ``wasserstein(method="sliced")``); ``power=False`` gives
 NumPy inputs give a float, torch inputs a 0-d tensor (differentiable).
 Cost: O(K (n + m) (d + log(n + m))). CPU tensors that need no gradient
 take a NumPy path (same formula; NumPy's BLAS and sort are faster than
-torch's on some CPUs).
+torch's on some CPUs). Mixed precision: computed with autocast off, from
+float32 copies of float16 or bfloat16 inputs (:mod:`vegan.ot.fp32`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from vegan.ot._checks import (
     is_tensor,
     positive_int,
 )
+from vegan.ot.fp32 import float32
 
 
 def random_projections(
@@ -131,6 +133,7 @@ class SlicedResult:
     p: float
 
 
+@float32
 def sliced_wasserstein(
     x: Any,
     y: Any,

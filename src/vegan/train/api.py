@@ -41,6 +41,7 @@ from vegan.train import checkpoint as ckpt
 from vegan.train import exported, rundir
 from vegan.train.loop import Trainer, TrainResult
 from vegan.train.options import RUN_KEYS, RunOptions, run_dict, split_options
+from vegan.train.precision import check_device, device_warning
 from vegan.train.threads import choose_threads, count_macs, using_threads
 
 #: Options that may differ when a run is resumed: the run's, not the recipe's.
@@ -248,6 +249,9 @@ def fit(
     callbacks : sequence, optional
         Called by the loop after the built-in sample pictures
         (:mod:`vegan.train.callbacks`).
+    **options
+        Recipe or run options by name, as ``--set`` gives them (``lam=10``,
+        ``threads=1``, ``precision="bf16"``: :mod:`vegan.train.precision`).
     """
     r = get_recipe(recipe)
     out = Path(out)
@@ -313,6 +317,7 @@ def fit(
                 f"trained with batch_size {cfg.batch_size}; resume with the same batch size"
             )
         run_opts = one_length(build_config(RunOptions, info["run"], user_run), user_run)
+        _check_precision_unchanged(out, info, run_opts)
         record = info.get("preset")
     else:
         seed_ = user_model.get("seed", 0)
@@ -332,7 +337,9 @@ def fit(
             resolved.origins.update({k: label for k in run_values})
         record = resolved.record()
     _validate_data(train)
+    check_device(run_opts.precision, device_)  # e.g. bf16 on a GPU without it: before writes
     warning = _check_orientation((len(train), *train.sample_shape), cfg.batch_size, spec)
+    slow = device_warning(run_opts.precision, device_)
     check_model_memory(r.name, tuple(train.sample_shape), cfg, nets, TRAIN_COPIES, device_)
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
@@ -345,8 +352,9 @@ def fit(
         if ctx.is_main:  # after every check: a refused run prints only its error
             for note in notes:
                 print(f"vegan: {note}", file=sys.stderr, flush=True)
-            if warning:
-                print(f"vegan: warning: {warning}", file=sys.stderr, flush=True)
+            for text in (warning, slow):
+                if text:
+                    print(f"vegan: warning: {text}", file=sys.stderr, flush=True)
         ctx.barrier()
         if ctx.is_main:
             created = _first_missing(out)
@@ -513,6 +521,17 @@ def _check_preset_unchanged(out: Path, info: dict, preset: str | None) -> None:
         raise ConfigError(
             f"preset cannot change on resume (run '{out}' was trained with preset {had}, "
             f"asked {preset}); start a new run instead"
+        )
+
+
+def _check_precision_unchanged(out: Path, info: dict, run_opts: RunOptions) -> None:
+    """A resumed run keeps its ``precision`` (a run.json without one was trained at 32)."""
+    had = info["run"].get("precision", "32")
+    if run_opts.precision != had:
+        raise ConfigError(
+            f"option 'precision' cannot change on {flag('resume')} (run '{out}' was trained "
+            f"with precision={had}, asked {run_opts.precision}); resume with precision={had} "
+            "or start a new run"
         )
 
 

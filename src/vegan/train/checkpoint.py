@@ -5,7 +5,10 @@ A checkpoint of step ``s`` is two files in ``RUN/checkpoints/``:
 * ``step-<s>.safetensors`` - model weights (``model/<name>``) and optimizer
   state tensors (``optim/<player>/<param index>/<key>``);
 * ``step-<s>.json`` - step, epoch, the players' optimizer settings, RNG and
-  sampler states, and the SHA-256 of the tensor file.
+  sampler states, the run options (its ``precision`` among them), for a
+  ``precision = "16"`` run the players' gradient-scaler states (``scalers``:
+  scale and growth counter, :mod:`vegan.train.precision`), and the SHA-256
+  of the tensor file.
 
 The tensor file is written first and the JSON last, each through a temporary
 file and a rename, so the JSON is the commit marker: a checkpoint counts only

@@ -15,6 +15,12 @@ at the step it appears, naming the player, and leaves the last good
 checkpoint intact (or, with ``on_nan = "rollback"``, reloads it and halves
 the learning rates). Ctrl-C finishes the current step, writes a checkpoint
 and raises :class:`Interrupted` (:mod:`vegan.train.signals`).
+
+With the run option ``precision`` at ``"bf16"`` or ``"16"`` each loss is
+computed under autocast and, at ``"16"``, back-propagated through its
+player's gradient scaler (:mod:`vegan.train.precision`); there a step whose
+gradients overflowed is skipped by the scaler, not counted as a divergence,
+unless the loss itself is not finite or the scale collapses.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 
 import torch
 
-from vegan.errors import DivergenceError, VeganError, flag
+from vegan.errors import ConfigError, DivergenceError, VeganError, flag
 from vegan.models.config import to_dict
 from vegan.nets.layout import use_channels_last
 from vegan.parallel import current
@@ -37,6 +43,7 @@ from vegan.train.feed import make_feed
 from vegan.train.metricslog import MetricsLog
 from vegan.train.options import RunOptions, run_dict
 from vegan.train.players import make_optimizer
+from vegan.train.precision import MixedPrecision
 from vegan.train.schedule import lr_factor
 from vegan.train.signals import StopSignals
 
@@ -100,6 +107,7 @@ class Trainer:
         self.x = self.stream.preview  # float32 samples on the device, for the callbacks
         self.players = model.players
         self.optimizers = [make_optimizer(p, cfg.weight_decay) for p in self.players]
+        self.amp = MixedPrecision(options.precision, device, len(self.players))
         self.per_epoch = self.stream.per_epoch
         self.total = options.total_steps(self.per_epoch)
         self.step, self.lr_scale, self.rollbacks = 0, 1.0, 0
@@ -130,6 +138,8 @@ class Trainer:
             config=to_dict(self.cfg),
             options=run_dict(self.options),
         )
+        if self.amp.scaling:
+            state["scalers"] = self.amp.state([p.name for p in self.players])
         path = ckpt.save_checkpoint(
             self.run_dir, self.step, tensors, state, keep=self.options.keep_checkpoints
         )
@@ -137,10 +147,23 @@ class Trainer:
         return path
 
     def restore(self, c: ckpt.Checkpoint) -> None:
-        """Load model, optimizers, RNG and sampler from checkpoint ``c`` (validated)."""
+        """Load model, optimizers, RNG, sampler and loss scalers from checkpoint ``c`` (validated).
+
+        A checkpoint of another ``precision`` is refused (:class:`ConfigError`):
+        the precision of a run is fixed.
+        """
+        run = c.state.get("run")
+        saved = run.get("precision", "32") if isinstance(run, dict) else "32"
+        if saved != self.options.precision:
+            raise ConfigError(
+                f"checkpoint '{c.path}' was trained with precision={saved}, this run asks "
+                f"precision={self.options.precision}; the precision cannot change on "
+                f"{flag('resume')}: resume with precision={saved}, or start a new run"
+            )
         back = ckpt.restore_training_state(
             c, self.model, self.players, self.optimizers, self.device
         )
+        self.amp.load(c.state.get("scalers"), [p.name for p in self.players], str(c.path))
         self.stream.load(back.sampler)
         self.step, self.lr_scale, self.rollbacks = back.step, back.lr_scale, back.rollbacks
         self.elapsed_before = back.seconds
@@ -152,20 +175,29 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def train_step(self) -> dict[str, torch.Tensor]:
-        """One iteration of every player. Returns detached loss terms by 'player/term'."""
+        """One iteration of every player. Returns detached loss terms by 'player/term'.
+
+        Each loss is computed under the run's autocast (none at precision
+        32) and back-propagated outside it; at precision 16 through the
+        player's gradient scaler, whose unscaled gradients the optimizer steps on.
+        """
         self._set_lr()
         cache: dict[str, Any] = {}
         x = self.stream.next()
         logged: dict[str, torch.Tensor] = {}
-        for player, opt in zip(self.players, self.optimizers):
+        amp = self.amp
+        for i, (player, opt) in enumerate(zip(self.players, self.optimizers)):
             for k in range(player.steps_at(self.step)):
                 xb = (x if k == 0 else self.stream.next()) if player.uses_data else None
                 opt.zero_grad(set_to_none=True)
-                loss, terms = player.loss(xb, cache)
-                loss.backward()
+                with amp.autocast():
+                    loss, terms = player.loss(xb, cache)
+                amp.backward(i, loss)
                 self.dist.average_grads(opt.param_groups[0]["params"])
-                self._check_finite(player, loss, opt)
-                opt.step()
+                amp.unscale(i, opt)
+                self._check_finite(player, loss, opt, grads=not amp.scaling)
+                if not amp.step(i, opt):
+                    raise _NonFinite(player.name, "gradient")
                 if player.after_step is not None:
                     player.after_step()
             logged[f"{player.name}/loss"] = loss.detach()
@@ -238,12 +270,18 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = player.lr * f
 
-    def _check_finite(self, player, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
-        """One host sync per player step: the loss and the gradient norm must be finite."""
-        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+    def _check_finite(
+        self, player, loss: torch.Tensor, opt: torch.optim.Optimizer, grads: bool = True
+    ) -> None:
+        """One host sync per player step: the loss and the gradient norm must be finite.
+
+        ``grads=False`` (precision 16) checks the loss alone: there the
+        gradient scaler skips the steps whose gradients overflowed.
+        """
         probe = loss.detach()
-        if grads:
-            probe = probe + torch.stack(torch._foreach_norm(grads)).sum()
+        found = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if grads and found:
+            probe = probe + torch.stack(torch._foreach_norm(found)).sum()
         if not bool(torch.isfinite(probe)):
             what = "loss" if not torch.isfinite(loss.detach()) else "gradient"
             raise _NonFinite(player.name, what)

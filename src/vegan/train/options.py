@@ -1,9 +1,11 @@
 """How a run goes: its length, its cadence, its limits (the options that may change on resume).
 
 A recipe's config (:mod:`vegan.models.config`) says what is trained; these
-options say for how long, how often the run logs, draws and saves, and what
-it does on a non-finite loss. They are the only options a resumed run may
-change: none of them changes the computation of a step.
+options say for how long, how often the run logs, draws and saves, what it
+does on a non-finite loss, and in which precision its steps compute. They
+are the only options a resumed run may change, except ``precision``: the
+others do not change the computation of a step, ``precision`` does (bfloat16
+or float16 autocast, :mod:`vegan.train.precision`), so it is fixed for a run.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ class RunOptions:
         "small networks and the available cores (split among torchrun's local ranks) for "
         "large ones",
     )
+    precision: str = opt(
+        "32",
+        "arithmetic of the training steps: 32 (float32), bf16 (bfloat16 autocast) or 16 "
+        "(float16 autocast with loss scaling, for CUDA GPUs); transport, MMD, Sinkhorn, "
+        "gradient-penalty, KL and likelihood terms stay float32; fixed for a run (not "
+        "changed on resume)",
+    )
 
     num_workers: int = opt(
         -1,
@@ -93,6 +102,9 @@ class RunOptions:
             raise ConfigError(f"option 'prefetch_factor' must be >= 1, got {self.prefetch_factor}")
         if self.on_nan not in ("stop", "rollback"):
             raise ConfigError(f"option 'on_nan' must be stop or rollback, got '{self.on_nan}'")
+        from vegan.train.precision import check_precision
+
+        check_precision(self.precision)
         check_trackers(tracker_names(self.log_to))
 
     def total_steps(self, per_epoch: int) -> int:
