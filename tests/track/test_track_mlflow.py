@@ -87,3 +87,26 @@ def test_tracking_uri_from_the_environment_and_vegan_eval(toy_run, run_cli, tmp_
     assert _history(client, rid, "final/w2sq") == [(40, pytest.approx(result["w2sq"], rel=1e-6))]
     files = {a.path for a in client.list_artifacts(rid)}
     assert {"eval.json", "eval.md"} <= files
+
+
+def test_an_interrupted_run_is_killed_not_left_running(toy_run, tmp_path):
+    """Ctrl-C (SIGINT) mid-run: the MLflow run ends KILLED, and a resume finishes it."""
+    import os
+    import signal
+
+    from vegan.train.callbacks import Callback
+    from vegan.train.loop import Interrupted
+
+    class CtrlC(Callback):
+        def on_log(self, run, record):
+            if record.get("step") == 10:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    run = tmp_path / "runs" / "wae"
+    with pytest.raises(Interrupted):
+        toy_run(run, steps=40, log_to="mlflow", callbacks=[CtrlC()])
+    client, runs = _runs(tmp_path / "runs" / "mlruns")
+    assert [r.info.status for r in runs] == ["KILLED"]
+    toy_run(run, steps=40, log_to="mlflow", resume=True)
+    client, runs = _runs(tmp_path / "runs" / "mlruns")
+    assert [r.info.status for r in runs] == ["FINISHED"]

@@ -173,6 +173,9 @@ class Tracker(Callback):
         self._pictures(run)
         self.close(finished=True)
 
+    def on_stop(self, run: RunView) -> None:
+        self.close(finished=False)  # e.g. MLflow: KILLED, not left RUNNING
+
     def _pictures(self, run: RunView) -> None:
         """Send the grids of this round of calls, once per step (the last epoch's end and the
         run's end draw the same model)."""
@@ -238,6 +241,13 @@ class Trackers(Callback):
 
     def on_end(self, run: RunView) -> None:
         self._each("on_end", run)
+
+    def on_stop(self, run: RunView) -> None:
+        for t in self.trackers:  # close every one, even when one fails
+            try:
+                t.on_stop(run)
+            except Exception:  # the run is already ending with its own error
+                pass
 
 
 def evaluation_table(result: dict[str, Any]) -> str:

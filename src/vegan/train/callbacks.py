@@ -11,7 +11,12 @@ callbacks were given:
   return (below);
 * ``on_epoch_end(run)`` at the end of each epoch;
 * ``on_checkpoint(run, path)`` after each checkpoint is written;
-* ``on_end(run)`` once the run reached its length (not when it was stopped).
+* ``on_end(run)`` once the run reached its length (not when it was stopped);
+* ``on_stop(run)`` once instead of ``on_end`` when the run ends without
+  reaching its length (Ctrl-C or SIGTERM, a stop on a non-finite loss, an
+  error), after its last checkpoint: a place to close what ``on_start``
+  opened. What it raises is not raised again (the run is already ending
+  with its own message).
 
 ``on_epoch_end`` and ``on_end`` may return a dict. Its numbers are metrics,
 written as one line of ``metrics.jsonl`` (and passed to every ``on_log``);
@@ -95,6 +100,9 @@ class Callback:
     def on_end(self, run: RunView) -> dict[str, float | Path] | None:
         """After the run reached its length and wrote its last checkpoint (returns as above)."""
         return None
+
+    def on_stop(self, run: RunView) -> None:
+        """When the run ends before its length (interrupted, stopped, failed)."""
 
 
 def callback_name(cb: Any) -> str:

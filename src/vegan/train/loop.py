@@ -215,8 +215,10 @@ class Trainer:
         bar = _progress(self.total, self.step, self.progress and self.dist.is_main)
         sums: dict[str, torch.Tensor] = {}
         count, t_log = 0, time.perf_counter()
+        started = reached = False
         try:
             self._call("on_start")
+            started = True
             while self.step < self.total:
                 try:
                     logged = self.train_step()
@@ -254,9 +256,12 @@ class Trainer:
                 if not last or last[-1].name != f"step-{self.step:08d}.json":
                     self.save()
                 self._collect("on_end", round(self.step / self.per_epoch, 4))
+            reached = True
         finally:
             bar.close()
             self.signals.restore()
+            if started and not reached:
+                self._stopped()
         return TrainResult(
             self.run_dir, self.step, self.step / self.per_epoch, self.elapsed(), self.last
         )
@@ -399,6 +404,22 @@ class Trainer:
                 f"{type(exc).__name__}" + (f": {first}" if first else "") + "; a checkpoint "
                 f"is in '{self.run_dir}'; fix the callback and continue with {flag('resume')}"
             ) from exc
+
+    def _stopped(self) -> None:
+        """``on_stop`` of every callback, on the way out of a run that ends early.
+
+        Called while the run's own exception propagates: a failing hook is
+        ignored, so the user sees why the run ended, not a second error.
+        """
+        if not self.dist.is_main:
+            return
+        for cb in self.callbacks:
+            hook = getattr(cb, "on_stop", None)
+            if hook is not None:
+                try:
+                    hook(self.view())
+                except Exception:  # see the docstring
+                    pass
 
     def save_quietly(self) -> None:
         """Write a checkpoint without calling the callbacks (one of them just failed)."""
