@@ -65,7 +65,7 @@ preset(
         "wgan": 3000,
         "wae-mmd": 5000,
         "swae": 5000,
-        "sinkhorn-wae": 3000,
+        "sinkhorn-wae": 5000,
     },
 )
 
