@@ -29,6 +29,7 @@ import numpy as np
 
 from vegan.data import shapes
 from vegan.errors import OutputError
+from vegan.io import atomic_npy
 
 __all__ = ["csv_header", "factors_beside", "progress_printer", "write_npy", "write_pngs"]
 
@@ -97,46 +98,34 @@ def write_npy(
     folder = out.parent if str(out.parent) else Path(".")
     _check_space(folder, idx.size * (3 * shapes.SIZE**2 + 120))
     csv_path = out.with_name(out.stem + ".factors.csv")
-    tmp_npy = _temp_name(folder, out.name)
     tmp_csv = _temp_name(folder, csv_path.name)
     try:
-        item = (3, shapes.SIZE, shapes.SIZE)
-        shape = (idx.size, *item)
-        head = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=shape)
-        offset = head.offset  # where the data starts, after the .npy header
-        del head
-        done = 0
-        with open(tmp_csv, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(csv_header() + "\n")
-            for batch in shapes.iter_chunks(idx, parsed.seed):
-                k = len(batch.indices)
-                # One mapping per chunk, unmapped after it: the written pages leave the
-                # process (a single mapping of the whole file keeps them all resident).
-                part = np.memmap(
-                    tmp_npy, np.uint8, "r+", offset + done * batch.images[0].size, (k, *item)
-                )
-                part[:] = batch.images
-                part.flush()
-                del part
-                fh.write(_csv_rows(batch, [out.name] * k))
-                done += k
-                if log:
-                    log(done, idx.size)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _fsync(tmp_npy)
-        for path in (tmp_npy, tmp_csv):
-            os.chmod(path, 0o666 & ~_umask())
-        os.replace(tmp_csv, csv_path)
-        os.replace(tmp_npy, out)  # last: a FILE.npy always has its factors beside it
+        shape = (idx.size, 3, shapes.SIZE, shapes.SIZE)
+        with atomic_npy(out, shape, np.uint8) as rows:
+            done = 0
+            with open(tmp_csv, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(csv_header() + "\n")
+                for batch in shapes.iter_chunks(idx, parsed.seed):
+                    k = len(batch.indices)
+                    rows[done : done + k] = batch.images
+                    fh.write(_csv_rows(batch, [out.name] * k))
+                    done += k
+                    if log:
+                        log(done, idx.size)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp_csv, 0o666 & ~_umask())
+            # Before the .npy is renamed (at the end of the block): a FILE.npy always has
+            # its factors beside it.
+            os.replace(tmp_csv, csv_path)
     except OSError as exc:
-        _remove(tmp_npy, tmp_csv)
+        _remove(tmp_csv)
         raise OutputError(
-            f"could not write '{out}': {exc.strerror or exc}; free space or choose another "
-            "output path"
+            f"could not write '{csv_path}': {exc.strerror or exc}; free space or choose "
+            "another output path"
         ) from exc
     except BaseException:
-        _remove(tmp_npy, tmp_csv)
+        _remove(tmp_csv)
         raise
     return out, csv_path, int(idx.size)
 
@@ -257,14 +246,6 @@ def _temp_name(folder: Path, name: str) -> str:
     fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     return path
-
-
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove(*paths: str) -> None:
