@@ -32,6 +32,7 @@ def test_problems():
     assert int(_stratified_counts(7, torch.full((4,), 0.25)).sum()) == 7
 
 
+@pytest.mark.slow  # half a minute; the primal-dual functions have their own fast tests here
 def test_primal_dual_quick(tmp_path):
     from vegan.experiments import run_experiment
 

@@ -67,9 +67,10 @@ def test_toy_metrics_on_the_data_itself():
     assert toy_metrics(np.zeros((N, 2))) == (0, 0.0)
 
 
-#: WGAN (clipping) learns slowest of all; it runs with ``-m slow`` (test_adversarial_cli
+#: WGAN (clipping) learns slowest of all and WGAN-GP (5 critic steps with a double
+#: backward) takes most time; both run with ``-m slow`` (test_adversarial_cli
 #: and test_adversarial_critics keep its training and clipping in the default run).
-SLOW = {"wgan"}
+SLOW = {"wgan", "wgan-gp"}
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ def _exact_w1(x, y):
     return float(ot.emd2([], [], ot.dist(x, y, metric="euclidean"), numItermax=1_000_000))
 
 
+@pytest.mark.slow  # half a minute; the linear-critic closed forms cover the default run
 def test_estimate_approaches_the_translation_from_below():
     x, y = _samples()
     exact = _exact_w1(x, y)  # 1.548: |v| plus the sampling bias of the empirical W1

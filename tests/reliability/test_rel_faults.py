@@ -263,6 +263,7 @@ def _check_result(res: dict, total: int) -> None:
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow  # a minute; the SIGINT and resume tests cover the default run
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     total = 240
     res = kill_and_resume(tmp_path, n_kills=6, seed=20240917, total=total)
