@@ -68,7 +68,7 @@ preset(
         "wgan-gp": 1000,
         "wgan": 3000,
         "wae-mmd": 10000,
-        "swae": 5000,
+        "swae": 10000,
         "sinkhorn-wae": 5000,
         "vae": 10000,
     },
