@@ -22,8 +22,10 @@ CASES = [
     ("gan", "toy:8gaussians", 3000, 8, 0.80),
     ("gan", "toy:25gaussians", 3000, 24, 0.55),
     ("wgan-gp", "toy:8gaussians", 1000, 8, 0.80),
-    ("wae-mmd", "toy:8gaussians", 5000, 8, 0.70),
-    ("swae", "toy:8gaussians", 5000, 8, 0.50),
+    ("wae-mmd", "toy:8gaussians", 10000, 8, 0.80),
+    ("swae", "toy:8gaussians", 10000, 8, 0.75),
+    ("sinkhorn-wae", "toy:8gaussians", 5000, 8, 0.75),
+    ("vae", "toy:8gaussians", 10000, 8, 0.50),
 ]
 
 
