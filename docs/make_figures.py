@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from vegan.models.presets import get_preset
+
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "docs" / "figures" / "cookbook"
 RUNS = Path("runs") / "figures"
@@ -56,16 +58,8 @@ RECIPES = (
 #: Training budget per dataset (the mnist preset gives WGAN and WGAN-GP one critic
 #: step per generator step, so they get the GAN's two epochs).
 BUDGETS: dict[str, dict[str, list[str]]] = {
-    # the toy lengths the toy preset was measured at (BENCHMARKS.md, "Quality on toy data")
-    "toy": {
-        **{r: ["--steps", "2000"] for r in RECIPES},
-        "gan": ["--steps", "3000"],
-        "wgan": ["--steps", "3000"],
-        "wgan-gp": ["--steps", "1000"],
-        "wae-mmd": ["--steps", "5000"],
-        "swae": ["--steps", "5000"],
-        "sinkhorn-wae": ["--steps", "3000"],
-    },
+    # the toy preset's run lengths (what `vegan train` runs without --steps), else 2,000
+    "toy": {r: ["--steps", str(get_preset("toy").steps.get(r, 2000))] for r in RECIPES},
     "mnist": {
         **{r: ["--epochs", "2"] for r in RECIPES},
         "gan": ["--epochs", "2"],
