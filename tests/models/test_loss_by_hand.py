@@ -88,3 +88,27 @@ def test_plain_autoencoder_has_no_penalty():
     y = (X @ W_ENC.T + B_ENC) @ W_DEC.T + B_DEC
     assert set(terms) == {"cost"}
     assert loss.item() == pytest.approx(0.05 * np.mean(((X - y) ** 2).sum(1)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("step", "weight"), [(0, 2.5), (1, 5.0), (3, 10.0), (9, 10.0), (None, 10.0)]
+)
+def test_lam_warmup_ramps_the_penalty_weight_by_hand(step, weight):
+    # lam_warmup=4, lam=10: the weight at iteration t is 10 * min(1, (t + 1) / 4);
+    # outside the loop (no step in the cache) it is lam itself.
+    model = vegan.build(
+        "wae-mmd", (3,), backbone="mlp", depth=0, latent_dim=2, lam_warmup=4
+    ).double()
+    _set_linear(model.encoder.net.net[0], W_ENC, B_ENC)
+    _set_linear(model.decoder.net.net.net[0], W_DEC, B_DEC)
+    torch.manual_seed(0)
+    cache = {} if step is None else {"step": step}
+    loss, terms = model.players[0].loss(torch.tensor(X), cache)
+    torch.manual_seed(0)
+    zp = torch.randn(4, 2).double().numpy()
+    z = X @ W_ENC.T + B_ENC
+    y = z @ W_DEC.T + B_DEC
+    fit = 0.05 * np.mean(((X - y) ** 2).sum(1))
+    pen = _imq_mmd(z, zp, [2 * 2 * 1.0 * s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10)])
+    assert loss.item() == pytest.approx(fit + weight * pen, rel=1e-10)
+    assert terms["lam"].item() == pytest.approx(weight)

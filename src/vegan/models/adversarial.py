@@ -41,7 +41,7 @@ from vegan.models.encoders import Encoding
 from vegan.models.fits import NLLFit
 from vegan.models.game import Player
 from vegan.models.model import GenerativeModel
-from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder, fit_term
+from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder, fit_term, warmed_up
 from vegan.models.priors import Prior
 from vegan.models.registry import recipe
 from vegan.ot.fp32 import as_float32, autocast_off
@@ -335,7 +335,11 @@ def avb_autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Play
         cache["contrast"] = t_input.detach()
         fit_value = fit(x, decoder(z), decoder)
         kl = kl.mean()
-        return fit_value + lam * kl, {fit_name: fit_value, "kl": kl}
+        weight = warmed_up(lam, cfg.lam_warmup, cache.get("step"))
+        terms = {fit_name: fit_value, "kl": kl}
+        if cfg.lam_warmup:
+            terms["lam"] = torch.tensor(weight)
+        return fit_value + weight * kl, terms
 
     return Player(
         "autoencoder",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from vegan.errors import ConfigError
@@ -46,9 +47,16 @@ class AutoEncoderConfig(Config):
     cost: str = opt("l2sq", "transport cost c: l2sq (squared Euclidean), l2 or l1")
     cost_scale: float = opt(0.05, "multiplies the cost (the WAE code used 0.05 for l2sq)")
     lam: float = opt(10.0, "weight lambda of the latent penalty, eq. (12)")
+    lam_warmup: int = opt(
+        0,
+        "steps over which lam rises linearly from 0 to its value (0: constant lam); for the "
+        "VAE this is KL annealing (Bowman et al. 2016), a remedy for posterior collapse",
+    )
 
     def validate(self) -> None:
         super().validate()
+        if self.lam_warmup < 0:
+            raise ConfigError(f"option 'lam_warmup' must be >= 0, got {self.lam_warmup}")
         if self.fit not in ("cost", "nll"):
             raise ConfigError(f"option 'fit' must be cost or nll, got '{self.fit}'")
         if self.fit == "nll" and self.decoder == "deterministic":
@@ -86,6 +94,19 @@ def autoencoder(
     return model
 
 
+def warmed_up(lam: float, warmup: int, step: int | None) -> float:
+    """The penalty weight at iteration ``step`` (0-based): lam * min(1, (step + 1) / warmup).
+
+    A linear warm-up of the latent penalty's weight (KL annealing for the VAE,
+    Bowman et al. 2016; Sonderby et al. 2016). ``warmup`` 0 or an unknown step
+    (a loss called outside the training loop) gives lam itself. A pure function
+    of the step, so a resumed run continues the same ramp.
+    """
+    if warmup <= 0 or step is None:
+        return lam
+    return lam * min(1.0, (step + 1) / warmup)
+
+
 def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
     """The player that trains encoder and decoder on fit + lam * penalty.
 
@@ -97,6 +118,7 @@ def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
     penalty = model.parts["penalty"] if "penalty" in model.parts else None
     fit_name = "nll" if isinstance(fit, NLLFit) else "cost"
     pen_name = getattr(penalty, "name", "penalty")
+    warmup = int(getattr(cfg, "lam_warmup", 0))
 
     def loss(x, cache):
         codes = encoder(x)
@@ -107,7 +129,10 @@ def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
         if penalty is not None and lam > 0:
             pen = penalty(codes, prior)
             terms[pen_name] = pen
-            total = total + lam * pen
+            weight = warmed_up(lam, warmup, cache.get("step"))
+            if warmup:
+                terms["lam"] = torch.tensor(weight)
+            total = total + weight * pen
         return total, terms
 
     return Player(

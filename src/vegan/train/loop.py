@@ -182,7 +182,7 @@ class Trainer:
         player's gradient scaler, whose unscaled gradients the optimizer steps on.
         """
         self._set_lr()
-        cache: dict[str, Any] = {}
+        cache: dict[str, Any] = {"step": self.step}  # for step-dependent losses (lam_warmup)
         x = self.stream.next()
         logged: dict[str, torch.Tensor] = {}
         amp = self.amp
