@@ -42,3 +42,19 @@ def test_the_toy_preset_learns_the_modes(run_cli, tmp_path, recipe, data, steps,
     metrics = json.loads(text)
     assert metrics["modes_covered"] >= modes, metrics
     assert metrics["high_quality"] >= hq, metrics
+
+
+def test_the_vae_preset_does_not_collapse_on_the_grid(run_cli, tmp_path):
+    # Seed 1 is one whose posterior collapsed onto the prior (0/25 modes) before
+    # the preset's KL annealing (lam_warmup); with it, 25/25 at 67.7 %.
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        "train", "vae", "--data", "toy:25gaussians", "--seed", 1, "--out", out,
+        "--no-progress", "--set", "samples_every=0",
+    )  # fmt: skip
+    assert code == 0, err
+    code, text, err = run_cli("eval", out, "--json", "--no-save")
+    assert code == 0, err
+    metrics = json.loads(text)
+    assert metrics["modes_covered"] >= 24, metrics
+    assert metrics["high_quality"] >= 0.60, metrics
