@@ -26,6 +26,8 @@ CASES = [
     ("swae", "toy:8gaussians", 10000, 8, 0.75),
     ("sinkhorn-wae", "toy:8gaussians", 5000, 8, 0.75),
     ("vae", "toy:8gaussians", 10000, 8, 0.50),
+    ("swae", "toy:25gaussians", 20000, 24, 0.75),
+    ("sinkhorn-wae", "toy:25gaussians", 10000, 24, 0.70),
 ]
 
 
