@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -112,3 +113,17 @@ def test_lam_warmup_ramps_the_penalty_weight_by_hand(step, weight):
     pen = _imq_mmd(z, zp, [2 * 2 * 1.0 * s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10)])
     assert loss.item() == pytest.approx(fit + weight * pen, rel=1e-10)
     assert terms["lam"].item() == pytest.approx(weight)
+
+
+def test_lam_warmup_reaches_the_metrics_through_the_loop(tmp_path):
+    # The loop gives the loss its 0-based step: with lam 1 (the VAE's) and a
+    # warm-up of 10 steps, the weight logged after step s (1-based) is s / 10.
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    out = tmp_path / "run"
+    vegan.fit(
+        "vae", x, out, steps=3, progress=False, preset="none", lam_warmup=10, log_every=1,
+        samples_every=0, batch_size=16,
+    )  # fmt: skip
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = {r["step"]: r["autoencoder/lam"] for r in lines if "autoencoder/lam" in r}
+    assert logged == pytest.approx({1: 0.1, 2: 0.2, 3: 0.3})

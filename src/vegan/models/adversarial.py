@@ -41,7 +41,13 @@ from vegan.models.encoders import Encoding
 from vegan.models.fits import NLLFit
 from vegan.models.game import Player
 from vegan.models.model import GenerativeModel
-from vegan.models.primal import AutoEncoderConfig, VAEConfig, autoencoder, fit_term, warmed_up
+from vegan.models.primal import (
+    AutoEncoderConfig,
+    VAEConfig,
+    autoencoder,
+    fit_term,
+    weighted_penalty,
+)
 from vegan.models.priors import Prior
 from vegan.models.registry import recipe
 from vegan.ot.fp32 import as_float32, autocast_off
@@ -335,11 +341,8 @@ def avb_autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Play
         cache["contrast"] = t_input.detach()
         fit_value = fit(x, decoder(z), decoder)
         kl = kl.mean()
-        weight = warmed_up(lam, cfg.lam_warmup, cache.get("step"))
         terms = {fit_name: fit_value, "kl": kl}
-        if cfg.lam_warmup:
-            terms["lam"] = torch.tensor(weight)
-        return fit_value + weight * kl, terms
+        return fit_value + weighted_penalty(kl, lam, cfg.lam_warmup, cache, terms), terms
 
     return Player(
         "autoencoder",

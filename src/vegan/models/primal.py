@@ -107,6 +107,20 @@ def warmed_up(lam: float, warmup: int, step: int | None) -> float:
     return lam * min(1.0, (step + 1) / warmup)
 
 
+def weighted_penalty(
+    value: torch.Tensor, lam: float, warmup: int, cache: dict, terms: dict
+) -> torch.Tensor:
+    """``value`` times the weight of :func:`warmed_up` at the cache's step.
+
+    During a warm-up the weight is logged as the term ``lam`` (on the
+    value's device: the loop stacks the terms of a step).
+    """
+    weight = warmed_up(lam, warmup, cache.get("step"))
+    if warmup:
+        terms["lam"] = torch.tensor(weight, device=value.device)
+    return weight * value
+
+
 def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
     """The player that trains encoder and decoder on fit + lam * penalty.
 
@@ -129,10 +143,7 @@ def autoencoder_player(model: GenerativeModel, lam: float, cfg: Any) -> Player:
         if penalty is not None and lam > 0:
             pen = penalty(codes, prior)
             terms[pen_name] = pen
-            weight = warmed_up(lam, warmup, cache.get("step"))
-            if warmup:
-                terms["lam"] = torch.tensor(weight)
-            total = total + weight * pen
+            total = total + weighted_penalty(pen, lam, warmup, cache, terms)
         return total, terms
 
     return Player(
