@@ -28,6 +28,7 @@ CASES = [
     ("vae", "toy:8gaussians", 10000, 8, 0.50),
     ("swae", "toy:25gaussians", 20000, 24, 0.75),
     ("sinkhorn-wae", "toy:25gaussians", 10000, 24, 0.70),
+    ("wgan-gp", "toy:25gaussians", 3000, 24, 0.80),
 ]
 
 

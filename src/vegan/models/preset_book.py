@@ -48,7 +48,9 @@ preset(
         "10,000 steps take toy:25gaussians from 4/25 to 24-25/25 modes (3,000 steps: 15 to 25)",
         "wgan-gp": "the WGAN-GP authors' toy script (gan_toy.py: 3 x 512 MLPs, penalty weight "
         "0.1, Adam betas (0.5, 0.9), batch 256, 5 critic steps) with measured rates 1e-3 and "
-        "a cosine decay (1e-4 is too slow for a few thousand steps); weight 10 leaves a blob",
+        "a cosine decay (1e-4 is too slow for a few thousand steps); weight 10 leaves a blob; "
+        "3,000 steps (the grid of 25: 22/25 modes, 38 % near a mode after 1,000; 25/25, 89.5 % "
+        "after 3,000)",
         "wgan": "measured: the best clipped critic found (clip 0.05, RMSProp 5e-4, cosine); "
         "a clipped critic cannot resolve 0.02-wide modes (WGAN-GP paper, Figure 1)",
         "wae-mmd": "measured: a random (implicit) encoder, cost_scale 1, kernel scales down to "
@@ -69,7 +71,7 @@ preset(
     # points, too few for any of them.
     steps={
         "gan": 10000,
-        "wgan-gp": 1000,
+        "wgan-gp": 3000,
         "wgan": 3000,
         "wae-mmd": 10000,
         "swae": 20000,
