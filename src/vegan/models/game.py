@@ -9,7 +9,9 @@ and a generator. Recipes build their players from this class; the loop in
 A loss is called as ``loss(x, cache)`` where ``x`` is a data batch (``None``
 for players that take no data, such as a GAN's generator) and ``cache`` is a
 dict shared by the players within one iteration (an auto-encoder can leave
-its codes there for the latent adversary, saving a forward pass). It returns
+its codes there for the latent adversary, saving a forward pass); the
+training loop puts the iteration's 0-based number in ``cache["step"]`` (a
+loss called outside the loop finds no ``"step"``; ``lam_warmup`` reads it). It returns
 ``(total, terms)``: the scalar to minimize and named scalars to log.
 """
 
