@@ -1194,6 +1194,14 @@ API: list[Case] = [
         error=E.ShapeError,
     ),
     Case(
+        "api-net-latent",
+        "fit: a decoder of your own built for another latent size than the resolved one",
+        r"mat1 and mat2.*latent_dim is 2 here \(a preset may set it.*set it to your "
+        r"networks' code size",
+        call=_fit(nets={"decoder": torch.nn.Linear(3, 2)}),
+        error=E.ShapeError,
+    ),
+    Case(
         "api-load-missing",
         "load: missing run",
         r"does not exist",

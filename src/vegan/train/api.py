@@ -344,7 +344,14 @@ def fit(
     torch.manual_seed(cfg.seed)
     model = build(r.name, tuple(train.sample_shape), cfg, nets=nets)
     # Fail on a shape the networks cannot take, before any write; count the work of a step.
-    macs = count_macs(model, lambda: _probe(model, train.head(2))) * cfg.batch_size
+    probe_hint = (
+        f"; with networks of your own, latent_dim is {cfg.latent_dim} here (a preset may set "
+        "it: `vegan recipes --show RECIPE --data DATA` says where it comes from): set it to "
+        "your networks' code size"
+        if nets and hasattr(cfg, "latent_dim")
+        else ""
+    )
+    macs = count_macs(model, lambda: _probe(model, train.head(2), probe_hint)) * cfg.batch_size
     threads = choose_threads(run_opts.threads, macs)
     _check_batch_memory(model, min(cfg.batch_size, len(train)), device_)
     if fresh:
@@ -626,8 +633,11 @@ def _check_batch_memory(model, batch: int, device: torch.device) -> None:
         check_mmd_memory(batch, batch, 4, True, device)
 
 
-def _probe(model, x: torch.Tensor) -> None:
-    """Run two samples through every player's loss without touching any state."""
+def _probe(model, x: torch.Tensor, hint: str = "") -> None:
+    """Run two samples through every player's loss without touching any state.
+
+    ``hint`` ends the message of a shape error (what else to check).
+    """
     from vegan.errors import ShapeError
 
     devices: list = []
@@ -647,7 +657,7 @@ def _probe(model, x: torch.Tensor) -> None:
             raise ShapeError(
                 f"the networks cannot take data of shape {tuple(x.shape[1:])} "
                 f"({str(exc).splitlines()[0]}); choose another backbone or "
-                "pass your own modules"
+                f"pass your own modules{hint}"
             ) from exc
         finally:
             model.train(was)
