@@ -131,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                 and same_options
             ):
                 continue  # nothing new was trained: keep the record of the run that made it
-            same_run = same_options and old.get("steps") == (
-                steps[-1].get("step") if steps else None
+            # A fresh run folder was trained just now: its machine, date and time are new.
+            same_run = (
+                bool(resume)
+                and same_options
+                and old.get("steps") == (steps[-1].get("step") if steps else None)
             )
             record[key] = {
                 "train": shlex.join(train),

@@ -1,8 +1,10 @@
 """The built-in presets, one per family of data (see :mod:`vegan.models.presets`).
 
 Each value says where it comes from. "measured" values were chosen with
-``bench/bench_quality_toy.py`` (2-D toys) and ``bench/bench_quality.py``
-(MNIST); the tables are in BENCHMARKS.md and docs/choosing-settings.md.
+``bench/bench_quality_toy.py`` (2-D toys) and ``bench/bench_quality_mnist.py``
+(MNIST, several seeds at the zoo's 2-minute step counts; the single runs that
+chose the dual settings are in bench/quality_notes_mnist.md); the tables are in
+BENCHMARKS.md and docs/choosing-settings.md.
 """
 
 from __future__ import annotations
@@ -93,12 +95,12 @@ preset(
     "28 x 28 grayscale images: the WAE paper's MNIST settings; the dual recipes tuned for "
     "short runs",
     "the WAE paper's MNIST configuration (tolstikhin/wae, configs.py) for the auto-encoders "
-    "(the recipes' defaults); measured settings (bench/quality_notes_mnist.md, 2,000 "
-    "held-out images, feature FD) where the papers' lose at a budget of minutes",
+    "(the recipes' defaults); measured settings "
+    "(bench/bench_quality_mnist.py and bench/quality_notes_mnist.md: 2,000 held-out images, "
+    "feature FD) where the papers' lose at a budget of minutes",
     recipes={
         "wgan-gp": {"n_critic": 1, "lr": 2e-4, "critic_lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
         "wgan": {"critic_boost": False, "n_critic": 1, "lr": 2e-4, "critic_lr": 2e-4},
-        "wae-gan": {"lam": 3.0},
     },
     sources={
         "wgan-gp": "measured: one critic step per generator step at rates 2e-4 (the paper's 5 "
@@ -106,8 +108,6 @@ preset(
         "against 271 with the paper's settings, same 2 minutes",
         "wgan": "measured: no 100-step critic boost, one critic step, RMSProp 2e-4: FD 75 "
         "against 365 with the reference code's settings, same 2 minutes",
-        "wae-gan": "measured: lambda 3 (FD 90 against 109 with 10; 10 lets the latent GAN "
-        "term dominate the cost)",
     },
 )
 
