@@ -49,13 +49,14 @@ N_EVAL = 2000
 FD_TARGET = 100.0
 #: Steps each recipe made in the zoo's 2 quiet minutes with its mnist options
 #: (``vegan zoo --data mnist --budget 2``, BENCHMARKS.md "Zoo", 2026-11-30, 2-core Xeon).
-#: One draw each: SWAE's 1,817 is likely low (a step costs what a WAE-MMD step costs; the
-#: zoo of 2026-12-01 gave them 1,601 and 1,546 steps).
+#: One draw each. SWAE's draw (1,817) was low: its runs take what WAE-MMD's take (400 steps
+#: as whole processes, paired A B A B on 2026-12-01: SWAE/WAE-MMD wall time 1.03, 0.94 to
+#: 1.05), so it gets WAE-MMD's 2,185 / 1.035 = 2,110.
 TWO_MINUTES = {
     "ae": 2315,
     "vae": 2199,
     "wae-mmd": 2185,
-    "swae": 1817,
+    "swae": 2110,
     "sinkhorn-wae": 1654,
     "wae-gan": 1817,
     "aae": 1555,
