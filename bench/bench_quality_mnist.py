@@ -32,7 +32,6 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -42,7 +41,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, machine_line, write_section  # noqa: E402
-from bench_quality_toy import RECIPES, parse_value  # noqa: E402
+from bench_quality_toy import RECIPES, parse_value, quality_parser, read_rows  # noqa: E402
 
 SECTION = "## Quality on MNIST"
 N_EVAL = 2000
@@ -175,21 +174,10 @@ def render(rows: list[dict], argv: list[str], m: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--recipes", default=",".join(RECIPES))
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--steps", type=int, help="training length for every recipe")
-    ap.add_argument("--set", action="append", default=[], help="option key=value for every run")
-    ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--jsonl", help="append every measured row to this file")
-    ap.add_argument("--from-jsonl", help="render a table from saved rows")
-    ap.add_argument("--keep", help="keep the run folders here (default: a temporary folder)")
-    a = ap.parse_args()
+    a = quality_parser(__doc__).parse_args()
     m = machine()
     if a.from_jsonl:
-        rows = [json.loads(line) for line in Path(a.from_jsonl).read_text().splitlines() if line]
+        rows = read_rows(a.from_jsonl)
     else:
         extra = {k: parse_value(v) for k, v in (s.split("=", 1) for s in a.set)}
         rows = []

@@ -91,6 +91,27 @@ def parse_value(text: str):
     return text
 
 
+def quality_parser(doc: str) -> argparse.ArgumentParser:
+    """The options the quality benchmarks share (recipes, seeds, --set, the JSON-lines rows)."""
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--steps", type=int, help="training length for every recipe")
+    ap.add_argument("--set", action="append", default=[], help="option key=value for every run")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--jsonl", help="append every measured row to this file")
+    ap.add_argument("--from-jsonl", help="render a table from saved rows")
+    ap.add_argument("--keep", help="keep the run folders here (default: a temporary folder)")
+    return ap
+
+
+def read_rows(path: str) -> list[dict]:
+    """The rows a run appended with ``--jsonl``."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+
+
 def measure(model, dataset: str, seed: int) -> dict:
     """Modes, high quality and exact W2 of 2,000 samples against 2,000 fresh draws."""
     import torch
@@ -272,24 +293,14 @@ def render(rows: list[dict], floors: dict[str, float], argv: list[str], m: dict)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap = quality_parser(__doc__)
     ap.add_argument("--data", default=",".join(DATASETS))
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--steps", type=int, help="training length for every recipe")
     ap.add_argument("--at", help="also measure at these step counts (comma-separated)")
-    ap.add_argument("--set", action="append", default=[], help="option key=value for every run")
     ap.add_argument("--quick", action="store_true", help="300 steps, seed 0, no write")
-    ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--jsonl", help="append every measured row to this file")
-    ap.add_argument("--from-jsonl", help="re-render a table from saved rows")
-    ap.add_argument("--keep", help="keep run folders here (default: a temporary folder)")
     a = ap.parse_args()
     m = machine()
     if a.from_jsonl:
-        rows = [json.loads(line) for line in Path(a.from_jsonl).read_text().splitlines() if line]
+        rows = read_rows(a.from_jsonl)
         floors = {d: real_w2(f"toy:{d}") for d in dict.fromkeys(r["data"] for r in rows)}
         print(render(rows, floors, sys.argv[1:], m))
         return
