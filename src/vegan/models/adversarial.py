@@ -68,21 +68,44 @@ class AdversarialPenalty(nn.Module):
     With ``prior_trick``, log p_Z(z) is added to the adversary's logits
     (the WAE code's ``gan_p_trick``, borrowed from AVB): the optimal logit
     is log p_Z - log q_Z, so the network only has to learn -log q_Z.
+
+    With ``pack`` = m > 1 the adversary judges m codes at once (PacGAN,
+    Lin et al. 2018): D sees packs of m codes concatenated, (n/m, m d_z),
+    and tells m prior draws from m codes; the packed laws P_Z^m and Q_Z^m
+    coincide only when Q_Z = P_Z, so the fixed point is unchanged. A pack
+    of two codes from one collapsed posterior is two (nearly) equal points,
+    which no pair of prior draws is: D can tell, and its gradient pushes
+    the codes of a pack apart, the between-codes term that -log D(z) on
+    single codes lacks. The rows of a batch are packed in order; when n is
+    not a multiple of m the last pack is filled with the batch's first codes.
     """
 
     name = "gan"
 
-    def __init__(self, adversary: nn.Module, prior_trick: bool = False) -> None:
+    def __init__(self, adversary: nn.Module, prior_trick: bool = False, pack: int = 1) -> None:
         super().__init__()
-        self.adversary, self.prior_trick = adversary, bool(prior_trick)
+        self.adversary, self.prior_trick, self.pack = adversary, bool(prior_trick), int(pack)
+
+    def packed(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes (n, d) as rows of packs: (ceil(n / m) m, d), the first codes repeated to fill."""
+        pad = -z.shape[0] % self.pack
+        if pad == 0:
+            return z
+        return torch.cat([z, z[torch.arange(pad, device=z.device) % z.shape[0]]])
 
     def logits(self, z: torch.Tensor, prior: Prior) -> torch.Tensor:
-        """Logits (n,) of D(z), in float32 (log p_Z(z) is added in float32)."""
-        out = as_float32(self.adversary(z).reshape(z.shape[0]))
+        """Logits (ceil(n / m),) of D on packs of m codes, in float32 (log p_Z in float32).
+
+        With the prior trick the pack's density is the product of its
+        codes' densities: log p_Z summed over the pack.
+        """
+        z = self.packed(z)
+        k = z.shape[0] // self.pack
+        out = as_float32(self.adversary(z.reshape(k, -1)).reshape(k))
         if not self.prior_trick:
             return out
         with autocast_off():
-            return out + prior.log_prob(as_float32(z))
+            return out + prior.log_prob(as_float32(z)).reshape(k, self.pack).sum(1)
 
     def forward(self, enc: Encoding, prior: Prior) -> torch.Tensor:
         return generator_loss(self.logits(enc.z, prior), "non_saturating")
@@ -140,9 +163,9 @@ def adversarial_autoencoder(
 ) -> GenerativeModel:
     """An auto-encoder with penalty D_GAN(Q_Z, P_Z): players "autoencoder" and "adversary"."""
     adversary = nets.get("adversary") or LatentAdversary(
-        cfg.latent_dim, cfg.adv_hidden, cfg.adv_depth
+        cfg.latent_dim * cfg.adv_pack, cfg.adv_hidden, cfg.adv_depth
     )
-    penalty = AdversarialPenalty(adversary, cfg.prior_trick)
+    penalty = AdversarialPenalty(adversary, cfg.prior_trick, cfg.adv_pack)
     model = autoencoder(cfg, shape, nets, fit_term(cfg), penalty)
     if cfg.prior_trick:
         try:
@@ -167,13 +190,18 @@ class WAEGANConfig(AutoEncoderConfig):
     adv_hidden: int = opt(512, "latent adversary: units per hidden layer (WAE code: 512)")
     adv_depth: int = opt(4, "latent adversary: hidden layers (WAE code: 4)")
     adv_steps: int = opt(1, "latent adversary steps per iteration")
+    adv_pack: int = opt(
+        1,
+        "codes the latent adversary judges at once (PacGAN packing; 1 = one code, the papers'); "
+        "packs let it see codes that collapsed onto one point",
+    )
     prior_trick: bool = opt(
         False, "add log p_Z(z) to the adversary's logits (WAE code's gan_p_trick, from AVB)"
     )
 
     def validate(self) -> None:
         super().validate()
-        for name in ("adv_hidden", "adv_steps"):
+        for name in ("adv_hidden", "adv_steps", "adv_pack"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"option '{name}' must be >= 1, got {getattr(self, name)}")
         if self.adv_depth < 0:
