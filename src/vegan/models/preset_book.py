@@ -80,7 +80,7 @@ preset(
         "keeps up with the encoder (5 steps at 1e-3 per encoder step): the codes spread "
         "over the prior instead of collapsing onto one point per mode, which one step at "
         "5e-4 (the WAE paper's MNIST setting) cannot undo: 8/8 modes at 91 % on "
-        "toy:8gaussians (seeds 0 and 1) and 25/25 at 64 % on toy:25gaussians, where the "
+        "toy:8gaussians (seeds 0 to 2) and 25/25 at 64 % on toy:25gaussians, where the "
         "defaults have 0/8 and 0/25",
     },
     # The run lengths these values were measured at (BENCHMARKS.md), used when no
