@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from vegan.eval import features as F
@@ -40,3 +41,14 @@ def test_only_mnist_gets_feature_metrics():
     assert F.mnist_like("mnist", (1, 28, 28)) and F.mnist_like("mnist-full", (1, 28, 28))
     assert not F.mnist_like("toy:8gaussians", (2,))
     assert not F.mnist_like("faces/", (3, 28, 28))
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_classifier_trains_when_the_caller_turned_gradients_off(monkeypatch, mode):
+    # the first evaluation of a fresh machine builds the network, and a caller may
+    # evaluate under no_grad or inference_mode (bench_quality_mnist.py did)
+    monkeypatch.setitem(F.TRAIN, "epochs", 1)
+    with mode():
+        net, acc = F.train_classifier()
+    assert acc > 0.8  # one epoch; chance is 0.1
+    assert all(p.requires_grad for p in net.parameters())

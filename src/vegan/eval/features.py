@@ -106,8 +106,15 @@ def train_classifier(log: bool = False) -> tuple[MnistCNN, float]:
     """Train ``vegan-mnist-cnn`` on the built-in MNIST train split; returns (net, held-out acc).
 
     Deterministic given the torch version and thread count: seed 0, Adam with a
-    one-cycle schedule, 5 epochs.
+    one-cycle schedule, 5 epochs. Gradients are on whatever the caller's mode: the
+    first evaluation of a session may run under ``torch.no_grad()`` or
+    ``torch.inference_mode()`` and still has to build the network.
     """
+    with torch.inference_mode(False), torch.enable_grad():
+        return _train_classifier(log)
+
+
+def _train_classifier(log: bool) -> tuple[MnistCNN, float]:
     from vegan.data import load_dataset
 
     train = load_dataset("mnist", "train")
