@@ -3,7 +3,8 @@
 ``data/run_v1`` was written by vegan 0.1.0 before the recipe's options and
 the run's options were split (``vegan-run/1``): 2 steps of ``ae`` on
 ``toy:8gaussians``. Today's code loads it, samples from it, and resumes it;
-the resumed run equals a run of today's code trained from the start.
+the resumed run equals a run of today's code trained from the start (to the last bits
+of rounding, which differ between CPUs).
 """
 
 from __future__ import annotations
@@ -55,4 +56,8 @@ def test_an_old_run_resumes_like_a_run_of_today(run_cli, tmp_path):
     a = load_file(list_checkpoints(old)[-1].with_suffix(".safetensors"))
     b = load_file(list_checkpoints(new)[-1].with_suffix(".safetensors"))
     assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    # The stored 2 steps were computed on another CPU, whose kernels may round the last
+    # bit differently (1e-9 here, an AMD EPYC against an Intel Xeon): equal up to that.
+    # A resume that lost the optimizer's state or a step differs by 1e-4 and more.
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-7, msg=k)
