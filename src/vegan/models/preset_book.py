@@ -15,9 +15,13 @@ from vegan.models.presets import preset
 #: WAE paper's (0.1 to 10) stop at a length of about 0.6 in a 2-D code space.
 TOY_KERNEL_SCALES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
-#: The toy auto-encoders' common settings: a random (implicit) encoder, an unscaled
-#: squared cost, batches of 256 and a cosine decay of the rates over the run.
-_TOY_AE = {"encoder": "implicit", "cost_scale": 1.0, "batch_size": 256, "schedule": "cosine"}
+#: The toy auto-encoders' common settings: a random (implicit) encoder, batches of 256
+#: and a cosine decay of the rates over the run; with an unscaled squared cost (_TOY_AE).
+_TOY_RANDOM = {"encoder": "implicit", "batch_size": 256, "schedule": "cosine"}
+_TOY_AE = {**_TOY_RANDOM, "cost_scale": 1.0}
+
+#: A latent adversary that keeps up with the encoder (WAE-GAN and the AAE).
+_TOY_ADVERSARY = {"adv_steps": 5, "adv_lr": 1e-3}
 
 #: The toy VAE's settings (rate, batch, decay, KL annealing), shared by AVB.
 _TOY_VAE = {"lr": 2e-3, "batch_size": 256, "schedule": "cosine", "lam_warmup": 2000}
@@ -48,13 +52,11 @@ preset(
         "sinkhorn-wae": {**_TOY_AE, "epsilon": 0.005, "sinkhorn_iters": 100},
         "vae": dict(_TOY_VAE),
         "avb": {**_TOY_VAE, "encoder": "gaussian"},
-        "wae-gan": {**_TOY_AE, "adv_steps": 5, "adv_lr": 1e-3},
+        "wae-gan": {**_TOY_AE, **_TOY_ADVERSARY},
+        # the AAE's fit is the NLL, not the cost: no cost_scale
         "aae": {
-            "encoder": "implicit",
-            "batch_size": 256,
-            "schedule": "cosine",
-            "adv_steps": 5,
-            "adv_lr": 1e-3,
+            **_TOY_RANDOM,
+            **_TOY_ADVERSARY,
             "decoder": "gaussian",
             "sigma": 0.02,
             "learn_sigma": False,
