@@ -155,7 +155,7 @@ preset(
         "avb": "measured (the zoo's 973 steps): rate 2e-3, as the VAE's: feature FD 87.4 over "
         "6 seeds (65.0 to 116.7) against 119.1 (109.2 to 139.6) with 1e-3, better on each of "
         "the 3 seeds both ran (70.2, 105.5, 92.0 against 109.2, 139.6, 119.1), precision 0.75 "
-        "against 0.79; 16 or 32 latent dimensions give FD 60 and 66 with precision 0.47 "
+        "against 0.79; 16 or 32 latent dimensions give FD 60 and 66 with precision 0.47/0.46 "
         "(sharp strokes, many not digits), a Gaussian encoder 160.8, a cosine decay 150.6",
         "wgan-gp": "measured: one critic step per generator step at rates 2e-4 (the paper's 5 "
         "critic steps leave a fifth of the generator steps in a fixed time): feature FD 44 "
